@@ -1,0 +1,172 @@
+"""Run the course's notebooks, time them, and write the course map of the README from the measurements.
+
+    python -m course_utils.course_map --execute     # run every notebook in place (saves outputs), time it
+    python -m course_utils.course_map --execute 03  # only unit 03
+    python -m course_utils.course_map               # rewrite the README table from the saved times
+
+Times are saved in ``tests/notebook_times.json`` with a description of the machine, and a test checks them
+against the budgets below. Only numbers measured by this script go into the README.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TIMES_FILE = ROOT / "tests" / "notebook_times.json"
+README = ROOT / "README.md"
+FOLDERS = ("lectures", "notebooks", "solutions")  # exercises/ are generated stubs and stop at the first task
+BUDGET_SECONDS = {"lectures": 20, "notebooks": 90, "solutions": 60}
+REPO = "bert-from-first-principles/bert-course"
+
+UNITS = {
+    "00": (
+        "Welcome & training basics",
+        "layers, loss, batches, epochs; under/overfitting; learning rate; batch size",
+    ),
+    "01": ("Words to numbers", "tokens and ids, bag of words, n-grams, an n-gram language model, perplexity"),
+    "02": ("RNNs and LSTMs", "recurrent language models and classifiers, vanishing gradients, bidirectional"),
+    "03": ("Attention", "scaled dot-product attention, masks, multi-head attention, cost in sequence length"),
+    "04": (
+        "The transformer encoder",
+        "positions, feed-forward, residuals, LayerNorm, counting BERT's parameters",
+    ),
+    "05": ("Decoder and seq2seq", "masked self-attention, cross-attention, teacher forcing, greedy decoding"),
+    "06": ("BERT inputs & tokenization", "WordPiece, special tokens, segments, padding and truncation"),
+    "07": ("Masked language modelling", "15% chosen; 80/10/10; loss on chosen positions only"),
+    "08": ("Next sentence prediction", "IsNext/NotNext pairs, the NSP head, RoBERTa and ALBERT's critique"),
+    "09": ("Pretraining a mini-BERT", "MLM + NSP, AdamW, warmup, clipping, checkpoints, attention views"),
+    "10": ("Fine-tuning for classification", "heads, schedules, the course's comparison table, your own CSV"),
+    "11": ("Token classification (NER)", "BIO tags, sub-word alignment, micro/macro F1, a CRF layer"),
+    "12": ("Question answering", "start/end logits, exact match and F1"),
+    "13": ("A real pretrained BERT", "real WordPiece, loading real weights, contextual vectors"),
+    "14": ("BERT for biological sequences", "k-mers vs learned tokens, hairpins, motifs"),
+    "15": ("Making models better", "augmentation, distillation, ensembles, ALBERT-style sharing"),
+}
+
+
+def notebooks(unit: str | None = None) -> list[Path]:
+    found = []
+    for folder in FOLDERS:
+        found += sorted((ROOT / folder).glob(f"{unit or ''}*.ipynb"))
+    return [p for p in found if p.name[:2].isdigit()]
+
+
+def execute(path: Path, timeout: int = 900) -> float:
+    """Run a notebook top to bottom in place (as ``jupyter nbconvert --execute --inplace``); return seconds."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": path.parent}}
+    )
+    start = time.perf_counter()
+    client.execute()
+    seconds = time.perf_counter() - start
+    nbformat.write(nb, path)
+    return seconds
+
+
+def machine() -> str:
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    return (
+        f"{os.cpu_count()} CPU cores ({cpu}), {platform.system()}, Python {platform.python_version()}, "
+        f"torch {torch.__version__}, " + ("CUDA GPU" if torch.cuda.is_available() else "no GPU")
+    )
+
+
+def load_times() -> dict:
+    if TIMES_FILE.exists():
+        return json.loads(TIMES_FILE.read_text())
+    return {"machine": "", "seconds": {}}
+
+
+def course_map_table(times: dict) -> str:
+    secs = times.get("seconds", {})
+    rows = [
+        "| unit | topics | lecture | lab | exercises | solutions | CPU time (lecture / lab / solutions) | Colab |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for unit, (title, topics) in UNITS.items():
+        files = {
+            f: next(iter(sorted((ROOT / f).glob(f"{unit}_*.ipynb"))), None) for f in (*FOLDERS, "exercises")
+        }
+        if not any(files.values()):
+            rows.append(f"| {unit} | **{title}**: {topics} | planned | | | | | |")
+            continue
+
+        link = {f: _link(f, p) for f, p in files.items()}
+        took = {
+            f: (f"{secs[k]:.0f} s" if (k := f"{f}/{p.name}" if p else None) in secs else "—")
+            for f, p in files.items()
+        }
+
+        lab = files["notebooks"]
+        colab = (
+            f"[![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+            f"(https://colab.research.google.com/github/{REPO}/blob/main/notebooks/{lab.name})"
+            if lab
+            else ""
+        )
+        rows.append(
+            f"| {unit} | **{title}**: {topics} | {link['lectures']} | {link['notebooks']} | {link['exercises']} | "
+            f"{link['solutions']} | {took['lectures']} / {took['notebooks']} / {took['solutions']} | {colab} |"
+        )
+    total = sum(secs.values())
+    note = (
+        f"\nCPU times were measured with `python -m course_utils.course_map --execute` on {times['machine']}; "
+        f"all {len(secs)} notebooks together: {total / 60:.1f} min."
+        if secs
+        else ""
+    )
+    return "\n".join(rows) + "\n" + note
+
+
+def _link(folder: str, path: Path | None) -> str:
+    label = {"lectures": "slides", "notebooks": "lab", "solutions": "solved", "exercises": "sheet"}[folder]
+    return f"[{label}]({folder}/{path.name})" if path else "—"
+
+
+def write_readme(times: dict) -> None:
+    text = README.read_text()
+    start, stop = "<!-- course-map -->", "<!-- /course-map -->"
+    if start not in text or stop not in text:
+        raise SystemExit(f"README.md needs the markers {start} and {stop}")
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(stop, 1)
+    README.write_text(head + start + "\n" + course_map_table(times) + "\n" + stop + tail)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--execute", action="store_true", help="run the notebooks in place and time them")
+    parser.add_argument("units", nargs="*", help="two-digit unit numbers (default: all)")
+    args = parser.parse_args(argv)
+    times = load_times()
+    if args.execute:
+        paths = [p for u in (args.units or [None]) for p in notebooks(u)]
+        for path in paths:
+            key = f"{path.parent.name}/{path.name}"
+            seconds = execute(path)
+            times["seconds"][key] = round(seconds, 1)
+            budget = BUDGET_SECONDS[path.parent.name]
+            flag = "" if seconds <= budget else f"  OVER the {budget} s budget"
+            print(f"{key}: {seconds:.1f} s{flag}", flush=True)
+        times["machine"] = machine()
+        times["seconds"] = dict(sorted(times["seconds"].items()))
+        TIMES_FILE.write_text(json.dumps(times, indent=2) + "\n")
+    write_readme(times)
+
+
+if __name__ == "__main__":
+    main()
