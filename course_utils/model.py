@@ -301,7 +301,8 @@ class BertSelfAttention(nn.Module):
         # 3) attend: the fused kernel, or the readable path when the probabilities are wanted
         p = self.dropout.p if self.training else 0.0
         if self.use_sdpa and not output_attentions:
-            mask = mask.to(q.dtype) if mask is not None else None  # under autocast q may be bf16
+            if mask is not None and mask.dtype != torch.bool:
+                mask = mask.to(q.dtype)  # under autocast q may be bf16; a bool mask (True = keep) stays bool
             y, probs = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p), None
         else:
             y, probs = attention(q, k, v, mask, dropout_p=p, training=self.training)

@@ -215,6 +215,23 @@ def test_attention_function_matches_sdpa_and_masks():
     assert torch.all(probs.masked_select(~causal) == 0)
 
 
+def test_self_attention_takes_bool_and_additive_masks_on_both_paths():
+    cfg = CONFIGS["course_small"]
+    torch.manual_seed(0)
+    sdpa = BertModel(cfg).encoder.layer[0].attention.self.eval()
+    x = torch.randn(2, 6, cfg.hidden_size)
+    keep = torch.ones(2, 1, 1, 6, dtype=torch.bool)
+    keep[1, ..., 4:] = False
+    additive = (~keep).float() * torch.finfo(torch.float32).min
+    reference, _ = sdpa(x, additive, output_attentions=True)  # the readable path
+    for mask in (keep, additive):
+        fast, _ = sdpa(x, mask)
+        torch.testing.assert_close(fast, reference, atol=1e-5, rtol=1e-5)
+        slow, probs = sdpa(x, mask, output_attentions=True)
+        torch.testing.assert_close(slow, reference, atol=1e-6, rtol=1e-6)
+        assert torch.all(probs[1, :, :, 4:] == 0)
+
+
 def test_save_and_load_round_trip(tmp_path):
     cfg = CONFIGS["odd"]
     torch.manual_seed(0)
