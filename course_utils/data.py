@@ -1,0 +1,481 @@
+"""Turning text into BERT training batches: MLM masking, NSP pairs, datasets and collators.
+
+* :func:`mask_tokens` - BERT's masked-language-model corruption (15 % chosen; 80/10/10).
+* :func:`make_nsp_pairs` - next-sentence-prediction pairs from documents (50 % IsNext / 50 % NotNext).
+* :class:`PretrainingDataset` + :class:`PretrainingCollator` - batches ``BertForPreTraining(**batch)``
+  takes directly, padded per batch and masked afresh every time a batch is made.
+* :class:`TextClassificationDataset` + :class:`DynamicPaddingCollator` (:func:`pad_batch`) - batches
+  for sequence (or token) classification.
+
+Label conventions follow ``transformers``: ``-100`` marks positions the loss ignores, and
+``next_sentence_label`` is 0 for IsNext, 1 for NotNext.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import torch
+from torch.utils.data import Dataset
+
+IGNORE_INDEX = -100  # positions with this label do not count in the loss (PyTorch's default)
+IS_NEXT, NOT_NEXT = 0, 1  # next_sentence_label values, as in transformers
+
+# ---------------------------------------------------------------------------------------------------
+# 1) Masked language modelling
+# ---------------------------------------------------------------------------------------------------
+
+
+def mask_tokens(
+    input_ids: torch.Tensor,
+    *,
+    mask_token_id: int,
+    vocab_size: int,
+    special_ids: Iterable[int],
+    mlm_probability: float = 0.15,
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """BERT's masking for the masked-language-model loss.
+
+    Each token whose id is not in ``special_ids`` is *chosen* with probability ``mlm_probability``.
+    Of the chosen tokens, 80 % are replaced by ``mask_token_id``, 10 % by a random token drawn
+    uniformly from the non-special ids, and 10 % are left unchanged. The labels hold the original
+    id at chosen positions and ``-100`` everywhere else, so the loss looks only at chosen tokens.
+
+    The padding id must be in ``special_ids`` (so is ``[CLS]``, ``[SEP]``, ``[MASK]``): those
+    positions are never chosen. ``special_ids`` may be empty, then every position can be chosen.
+
+    Args:
+        input_ids: token ids, ``(T,)`` or ``(B, T)`` (any shape works), on any device.
+        mask_token_id: the id of ``[MASK]``.
+        vocab_size: the vocabulary size ``V``; every id must be in ``0 .. V-1``.
+        special_ids: ids never chosen and never drawn as random replacements.
+        mlm_probability: the chance that a token is chosen, in (0, 1].
+        generator: a ``torch.Generator`` for repeatable masks. Random numbers are drawn on the
+            generator's device (on the input's device when ``None``), so a CPU generator gives the
+            same masks for inputs on the CPU and on a GPU.
+
+    Returns:
+        ``(masked_input_ids, labels)``, both the shape of ``input_ids``; the input is not modified.
+    """
+    if not isinstance(input_ids, torch.Tensor):
+        raise TypeError(f"input_ids must be a torch.Tensor, got {type(input_ids).__name__}")
+    if input_ids.dtype.is_floating_point or input_ids.dtype == torch.bool or input_ids.is_complex():
+        raise TypeError(f"input_ids must hold integer ids (torch.long), got dtype {input_ids.dtype}")
+    if not (isinstance(vocab_size, int) and vocab_size > 0):
+        raise ValueError(f"vocab_size must be a positive int, got {vocab_size!r}")
+    if not (isinstance(mlm_probability, (int, float)) and 0.0 < mlm_probability <= 1.0):
+        raise ValueError(f"mlm_probability must be in (0, 1], got {mlm_probability!r}")
+    if not (isinstance(mask_token_id, int) and 0 <= mask_token_id < vocab_size):
+        raise ValueError(f"mask_token_id={mask_token_id!r} is not an id in 0..{vocab_size - 1}")
+    special = sorted({int(i) for i in special_ids})
+    bad = [i for i in special if not 0 <= i < vocab_size]
+    if bad:
+        raise ValueError(f"special_ids {bad} are outside the vocabulary 0..{vocab_size - 1}")
+    if len(special) >= vocab_size:
+        raise ValueError("every id is special: no token can be chosen or drawn as a random replacement")
+    if input_ids.numel() and (int(input_ids.min()) < 0 or int(input_ids.max()) >= vocab_size):
+        raise ValueError(
+            f"input_ids holds ids from {int(input_ids.min())} to {int(input_ids.max())}, outside 0..{vocab_size - 1}; "
+            "is vocab_size the tokenizer's len(tokenizer)?"
+        )
+
+    device = input_ids.device
+    rand_device = generator.device if generator is not None else device
+    shape = input_ids.shape
+    special_t = torch.tensor(special, dtype=input_ids.dtype, device=device)
+
+    # 1) choose ~mlm_probability of the ordinary tokens
+    chosen = torch.rand(shape, generator=generator, device=rand_device).to(device) < mlm_probability
+    chosen &= ~torch.isin(input_ids, special_t)
+    # 2) split the chosen ones 80 / 10 / 10 with a second uniform draw
+    u = torch.rand(shape, generator=generator, device=rand_device).to(device)
+    to_mask = chosen & (u < 0.8)
+    to_random = chosen & (u >= 0.8) & (u < 0.9)  # the remaining 10 % stay unchanged
+    # 3) random replacements come from the ordinary (non-special) ids only
+    ordinary = torch.ones(vocab_size, dtype=torch.bool, device=device)
+    ordinary[special_t] = False
+    ordinary_ids = ordinary.nonzero().squeeze(1).to(input_ids.dtype)
+    pick = torch.randint(len(ordinary_ids), shape, generator=generator, device=rand_device).to(device)
+
+    masked = input_ids.clone()
+    masked[to_mask] = mask_token_id
+    masked[to_random] = ordinary_ids[pick[to_random]]
+    labels = torch.where(chosen, input_ids, torch.full_like(input_ids, IGNORE_INDEX))
+    return masked, labels
+
+
+# ---------------------------------------------------------------------------------------------------
+# 2) Next sentence prediction
+# ---------------------------------------------------------------------------------------------------
+
+
+def make_nsp_pairs(
+    documents: Sequence[Sequence[str]],
+    *,
+    seed: int,
+    same_document_fraction: float = 0.2,
+) -> list[tuple[str, str, int]]:
+    """Sentence pairs for next sentence prediction, half IsNext and half NotNext.
+
+    Every sentence that has a successor in its document gives one pair ``(a, b, label)``. Exactly
+    half of them (one more or less when the count is odd) keep the true next sentence as ``b``
+    (label 0, IsNext); the others get a sentence that is NOT the next one (label 1, NotNext):
+    usually a sentence of another document, and for about ``same_document_fraction`` of them a
+    non-adjacent sentence of the same document (an earlier one, or one two or more steps ahead).
+
+    Args:
+        documents: a list of documents, each a list of sentences in order.
+        seed: makes the pairs repeatable (``random.Random(seed)``; the global RNG is not used).
+        same_document_fraction: share of NotNext pairs taken from the same document when it has
+            a sentence to spare (3 or more sentences).
+
+    Returns:
+        A list of ``(sentence_a, sentence_b, label)`` with label 0 = IsNext, 1 = NotNext, in a
+        shuffled order.
+
+    Raises:
+        ValueError: no documents, no document with 2 sentences, or no way to draw a NotNext
+            sentence (a single two-sentence document).
+    """
+    if isinstance(documents, str) or not isinstance(documents, Sequence):
+        raise TypeError("documents must be a list of documents, each a list of sentence strings")
+    if len(documents) == 0:
+        raise ValueError("documents is empty; NSP needs documents of at least 2 sentences")
+    for i, doc in enumerate(documents):
+        if isinstance(doc, str):
+            raise TypeError(f"documents[{i}] is a string; each document must be a LIST of sentences")
+    if not 0.0 <= same_document_fraction <= 1.0:
+        raise ValueError(f"same_document_fraction must be in [0, 1], got {same_document_fraction!r}")
+    positions = [(d, i) for d, doc in enumerate(documents) for i in range(len(doc) - 1)]
+    if not positions:
+        raise ValueError(
+            "no document has 2 or more sentences; NSP needs consecutive sentences (split your texts into sentences)"
+        )
+    nonempty = [d for d, doc in enumerate(documents) if len(doc) > 0]
+    if len(nonempty) < 2 and all(len(doc) < 3 for doc in documents):
+        raise ValueError("cannot make NotNext pairs: give at least two documents (or one with 3+ sentences)")
+
+    # The same sentence text can occur in several documents; none of its successors counts as NotNext.
+    successors: dict[str, set[str]] = {}
+    for doc in documents:
+        for a, b in zip(doc, doc[1:]):
+            successors.setdefault(a, set()).add(b)
+
+    rng = random.Random(seed)
+    rng.shuffle(positions)
+    half = len(positions) // 2 + rng.randrange(2) * (len(positions) % 2)
+    pairs: list[tuple[str, str, int]] = []
+    for k, (d, i) in enumerate(positions):
+        doc = documents[d]
+        a, true_next = doc[i], doc[i + 1]
+        if k < half:
+            pairs.append((a, true_next, IS_NEXT))
+            continue
+        avoid = successors[a] | {a}
+        pairs.append((a, _not_next(documents, d, i, avoid, rng, same_document_fraction, nonempty), NOT_NEXT))
+    rng.shuffle(pairs)
+    return pairs
+
+
+def _not_next(
+    documents: Sequence[Sequence[str]],
+    d: int,
+    i: int,
+    avoid: set[str],
+    rng: random.Random,
+    same_fraction: float,
+    nonempty: list[int],
+) -> str:
+    """A sentence of the corpus, not in ``avoid`` (sentence ``i`` of document ``d`` and its successors)."""
+    doc = documents[d]
+    same_doc = [j for j in range(len(doc)) if j not in (i, i + 1) and doc[j] not in avoid]
+    others = len(nonempty) >= 2
+    for _ in range(100):
+        if same_doc and (not others or rng.random() < same_fraction):
+            return doc[rng.choice(same_doc)]
+        e = rng.choice(nonempty)
+        if e == d:
+            continue
+        sentence = rng.choice(documents[e])
+        if sentence not in avoid:
+            return sentence
+    raise ValueError(
+        f"could not find a NotNext sentence for document {d}, sentence {i}: the corpus repeats itself"
+    )
+
+
+class PretrainingDataset(Dataset):
+    """NSP sentence pairs, tokenized as BERT pretraining inputs ``[CLS] a [SEP] b [SEP]``.
+
+    Items are dicts of LongTensors: ``input_ids`` ``(T,)``, ``token_type_ids`` ``(T,)`` (0 for
+    ``[CLS] a [SEP]``, 1 for ``b [SEP]``) and ``next_sentence_label`` ``()``. Lengths vary; pad
+    and mask per batch with :class:`PretrainingCollator`. Masking is NOT done here, so every epoch
+    sees new masks.
+
+    Args:
+        documents: documents as lists of sentences (e.g. ``world.story_corpus("train")``).
+        tokenizer: a fast tokenizer (e.g. ``tokenizer.load_tokenizer()``).
+        max_length: pairs longer than this are cut, longest sentence first (``"longest_first"``).
+            Must be at least 5 ([CLS], [SEP], [SEP] and one token of each sentence).
+        seed: seed of :func:`make_nsp_pairs`.
+    """
+
+    def __init__(
+        self, documents: Sequence[Sequence[str]], tokenizer: Any, *, max_length: int = 64, seed: int = 0
+    ):
+        if not isinstance(max_length, int) or max_length < 5:
+            raise ValueError(
+                f"max_length={max_length!r} is too small: a pair needs [CLS] a [SEP] b [SEP], at least 5 tokens"
+            )
+        self.pairs = make_nsp_pairs(documents, seed=seed)
+        self.max_length = max_length
+        firsts = [a for a, _, _ in self.pairs]
+        seconds = [b for _, b, _ in self.pairs]
+        enc = tokenizer(
+            firsts, seconds, truncation="longest_first", max_length=max_length, return_token_type_ids=True
+        )
+        self.input_ids = enc["input_ids"]
+        self.token_type_ids = enc["token_type_ids"]
+        self.labels = [label for _, _, label in self.pairs]
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        return {
+            "input_ids": torch.tensor(self.input_ids[index], dtype=torch.long),
+            "token_type_ids": torch.tensor(self.token_type_ids[index], dtype=torch.long),
+            "next_sentence_label": torch.tensor(self.labels[index], dtype=torch.long),
+        }
+
+
+# ---------------------------------------------------------------------------------------------------
+# 3) Padding and collators
+# ---------------------------------------------------------------------------------------------------
+
+# Keys that hold one value per token, and what to pad them with.
+_SEQUENCE_PAD = {"token_type_ids": 0, "attention_mask": 0, "special_tokens_mask": 1, "position_ids": 0}
+# Keys that hold one value per example.
+_SCALAR_KEYS = ("next_sentence_label", "start_positions", "end_positions")
+
+
+def pad_batch(
+    items: Sequence[Mapping[str, Any]], pad_token_id: int = 0, *, max_length: int | None = None
+) -> dict[str, torch.Tensor]:
+    """Collate examples of different lengths into one batch, padded to the longest (dynamic padding).
+
+    Each item has ``input_ids`` ``(T_i,)`` and optionally ``token_type_ids`` ``(T_i,)`` and
+    ``labels``: one class id (0-d, sequence classification) or one id per token ``(T_i,)`` (token
+    classification, padded with -100). ``next_sentence_label``, ``start_positions`` and
+    ``end_positions`` (0-d) are stacked as they are. Lists and ints are accepted as well as tensors.
+
+    Args:
+        items: the examples of one batch.
+        pad_token_id: the id of ``[PAD]``.
+        max_length: when given, a sequence longer than this is an error (truncate when tokenizing).
+
+    Returns:
+        A dict of LongTensors: ``input_ids`` ``(B, T)`` with ``T`` the longest item, ``attention_mask``
+        ``(B, T)`` (1 = real token, 0 = padding), ``token_type_ids`` ``(B, T)`` (zeros if absent), and
+        the label keys present in the items.
+    """
+    if len(items) == 0:
+        raise ValueError("cannot collate an empty batch (items is empty)")
+    keys = set(items[0])
+    if "input_ids" not in keys:
+        raise KeyError(f"each item needs 'input_ids'; the first item has keys {sorted(keys)}")
+    for n, item in enumerate(items):
+        if set(item) != keys:
+            raise KeyError(
+                f"item {n} has keys {sorted(item)}, but item 0 has {sorted(keys)}; all items need the same keys"
+            )
+
+    ids = [_as_long(item["input_ids"], "input_ids", n) for n, item in enumerate(items)]
+    for n, x in enumerate(ids):
+        if x.dim() != 1:
+            raise ValueError(f"item {n}: input_ids must be 1-D (T,), got shape {tuple(x.shape)}")
+    lengths = [len(x) for x in ids]
+    if min(lengths) == 0:
+        raise ValueError(f"item {lengths.index(0)} has no tokens")
+    if max_length is not None and max(lengths) > max_length:
+        n = lengths.index(max(lengths))
+        raise ValueError(
+            f"item {n} has {lengths[n]} tokens, more than max_length={max_length}; "
+            f"tokenize with truncation=True, max_length={max_length}"
+        )
+    T, B = max(lengths), len(items)
+
+    def padded(rows: list[torch.Tensor], value: int) -> torch.Tensor:
+        out = torch.full((B, T), value, dtype=torch.long)
+        for b, row in enumerate(rows):
+            out[b, : len(row)] = row
+        return out
+
+    batch = {"input_ids": padded(ids, pad_token_id)}
+    batch["attention_mask"] = (torch.arange(T)[None, :] < torch.tensor(lengths)[:, None]).long()
+    for key in sorted(keys - {"input_ids"}):
+        values = [_as_long(item[key], key, n) for n, item in enumerate(items)]
+        if key == "labels":
+            batch["labels"] = _collate_labels(values, lengths, padded)
+        elif key in _SEQUENCE_PAD:
+            for n, v in enumerate(values):
+                if tuple(v.shape) != (lengths[n],):
+                    raise ValueError(
+                        f"item {n}: {key} has shape {tuple(v.shape)}, expected ({lengths[n]},) like input_ids"
+                    )
+            if key != "attention_mask":  # built from the lengths above
+                batch[key] = padded(values, _SEQUENCE_PAD[key])
+        elif key in _SCALAR_KEYS:
+            for n, v in enumerate(values):
+                if v.dim() != 0:
+                    raise ValueError(f"item {n}: {key} must be one number (0-d), got shape {tuple(v.shape)}")
+            batch[key] = torch.stack(values)
+        else:
+            raise KeyError(f"pad_batch does not know how to collate {key!r}; drop it from the items")
+    if "token_type_ids" not in batch:
+        batch["token_type_ids"] = torch.zeros(B, T, dtype=torch.long)
+    return batch
+
+
+def _as_long(value: Any, key: str, n: int) -> torch.Tensor:
+    tensor = value if isinstance(value, torch.Tensor) else torch.as_tensor(value)
+    if tensor.dtype.is_floating_point or tensor.is_complex():
+        raise TypeError(f"item {n}: {key} must hold integers, got dtype {tensor.dtype}")
+    return tensor.long()
+
+
+def _collate_labels(values: list[torch.Tensor], lengths: list[int], padded) -> torch.Tensor:
+    dims = {v.dim() for v in values}
+    if dims == {0}:  # one class per example
+        return torch.stack(values)
+    if dims == {1}:  # one label per token
+        for n, v in enumerate(values):
+            if len(v) != lengths[n]:
+                raise ValueError(
+                    f"item {n}: labels has {len(v)} entries but input_ids has {lengths[n]}; "
+                    "token labels need one entry per token (-100 for tokens to ignore)"
+                )
+        return padded(values, IGNORE_INDEX)
+    shapes = sorted({tuple(v.shape) for v in values})
+    raise ValueError(
+        f"labels must be one number per example (shape ()) or one per token (shape (T,)); got shapes {shapes}"
+    )
+
+
+class DynamicPaddingCollator:
+    """``collate_fn`` for classification batches: :func:`pad_batch` with the tokenizer's ``[PAD]`` id.
+
+    Args:
+        tokenizer: gives ``pad_token_id``.
+        max_length: optional limit; a longer item raises an error instead of a silent truncation.
+    """
+
+    def __init__(self, tokenizer: Any, *, max_length: int | None = None):
+        if tokenizer.pad_token_id is None:
+            raise ValueError("the tokenizer has no pad token; set tokenizer.pad_token first")
+        self.pad_token_id = int(tokenizer.pad_token_id)
+        self.max_length = max_length
+
+    def __call__(self, items: Sequence[Mapping[str, Any]]) -> dict[str, torch.Tensor]:
+        return pad_batch(items, self.pad_token_id, max_length=self.max_length)
+
+
+class PretrainingCollator:
+    """``collate_fn`` for :class:`PretrainingDataset`: pad per batch, then mask for MLM.
+
+    The batch has ``input_ids`` (masked), ``attention_mask``, ``token_type_ids``, ``labels`` (the
+    original ids at the chosen positions, -100 elsewhere) and ``next_sentence_label``, all
+    ``(B, T)`` except the last ``(B,)``: exactly what ``BertForPreTraining(**batch)`` takes.
+
+    Args:
+        tokenizer: gives the ``[MASK]`` and ``[PAD]`` ids, the special ids and ``len(tokenizer)``.
+        mlm_probability: the share of tokens chosen for the MLM loss.
+        seed: with a seed, the masks of the n-th batch are the same on every run (and device).
+        max_length: optional limit on the unpadded length of an item.
+    """
+
+    def __init__(
+        self,
+        tokenizer: Any,
+        *,
+        mlm_probability: float = 0.15,
+        seed: int | None = None,
+        max_length: int | None = None,
+    ):
+        if tokenizer.mask_token_id is None or tokenizer.pad_token_id is None:
+            raise ValueError("the tokenizer needs a [MASK] and a [PAD] token for MLM pretraining")
+        if not 0.0 < mlm_probability <= 1.0:
+            raise ValueError(f"mlm_probability must be in (0, 1], got {mlm_probability!r}")
+        self.mask_token_id = int(tokenizer.mask_token_id)
+        self.pad_token_id = int(tokenizer.pad_token_id)
+        self.vocab_size = len(tokenizer)
+        self.special_ids = sorted(set(tokenizer.all_special_ids) | {self.pad_token_id})
+        self.mlm_probability = mlm_probability
+        self.max_length = max_length
+        self.generator = None
+        if seed is not None:
+            self.generator = torch.Generator().manual_seed(seed)
+
+    def __call__(self, items: Sequence[Mapping[str, Any]]) -> dict[str, torch.Tensor]:
+        batch = pad_batch(items, self.pad_token_id, max_length=self.max_length)
+        if "next_sentence_label" not in batch:
+            raise KeyError("pretraining items need 'next_sentence_label' (see PretrainingDataset)")
+        batch["input_ids"], batch["labels"] = mask_tokens(
+            batch["input_ids"],
+            mask_token_id=self.mask_token_id,
+            vocab_size=self.vocab_size,
+            special_ids=self.special_ids,
+            mlm_probability=self.mlm_probability,
+            generator=self.generator,
+        )
+        return batch
+
+
+# ---------------------------------------------------------------------------------------------------
+# 4) Classification datasets
+# ---------------------------------------------------------------------------------------------------
+
+
+class TextClassificationDataset(Dataset):
+    """Texts and class ids, tokenized once: items ``{"input_ids", "token_type_ids", "labels"}``.
+
+    Args:
+        texts: the texts (non-empty strings).
+        labels: one class id (int >= 0) per text.
+        tokenizer: a fast tokenizer; texts are cut to ``max_length`` tokens ([CLS] and [SEP] included).
+        max_length: the longest tokenized text.
+    """
+
+    def __init__(self, texts: Sequence[str], labels: Sequence[int], tokenizer: Any, *, max_length: int = 64):
+        if isinstance(texts, str):
+            raise TypeError("texts must be a list of strings, not one string")
+        if len(texts) == 0:
+            raise ValueError("texts is empty; a dataset needs at least one example")
+        if len(texts) != len(labels):
+            raise ValueError(f"{len(texts)} texts but {len(labels)} labels; give one label per text")
+        for n, text in enumerate(texts):
+            if not isinstance(text, str) or not text.strip():
+                raise ValueError(f"text {n} is empty (or not a string): {text!r}")
+        for n, label in enumerate(labels):
+            if isinstance(label, bool) or not isinstance(label, int) or label < 0:
+                raise ValueError(f"label {n} is {label!r}; labels must be class ids (ints >= 0)")
+        if not isinstance(max_length, int) or max_length < 3:
+            raise ValueError(f"max_length={max_length!r} is too small: [CLS] text [SEP] needs at least 3")
+        enc = tokenizer(list(texts), truncation=True, max_length=max_length, return_token_type_ids=True)
+        self.texts = list(texts)
+        self.input_ids = enc["input_ids"]
+        self.token_type_ids = enc["token_type_ids"]
+        self.labels = [int(x) for x in labels]
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        return {
+            "input_ids": torch.tensor(self.input_ids[index], dtype=torch.long),
+            "token_type_ids": torch.tensor(self.token_type_ids[index], dtype=torch.long),
+            "labels": torch.tensor(self.labels[index], dtype=torch.long),
+        }
