@@ -1,10 +1,20 @@
 """course_utils: the shared package of the BERT-from-first-principles course.
 
 Submodules:
-    model    a from-scratch BERT whose parameter names match ``transformers``
-    utils    device, seeding, mixed precision, ``show_source``
-    checks   automatic checks for the exercise sheets
+    model       a from-scratch BERT whose parameter names match ``transformers``
+    world       the course's seeded data sets (see DATA_CARD.md)
+    tokenizer   the course's WordPiece tokenizer (shipped, trained on the course world)
+    data        MLM masking, NSP pairs, datasets and collators
+    train       the training loop every unit uses; checkpoint: safetensors + JSON checkpoints
+    metrics     accuracy, F1, confusion matrices, QA exact match / F1
+    plots       loss curves, confusion matrices, attention heatmaps, bertviz views
+    pretrain    ``python -m course_utils.pretrain`` and ``load_pretrained()``
+    text, classic, seq2seq   the pre-BERT models of units 01-05
+    checks      automatic checks for the exercise sheets
+    utils       device, seeding, mixed precision, ``show_source``
 """
+
+from importlib import import_module
 
 from course_utils.utils import (
     autocast,
@@ -17,6 +27,16 @@ from course_utils.utils import (
 
 __version__ = "0.1.0"
 
+# Imported on first use, so that `import course_utils` stays quick (these pull in transformers, sklearn).
+_LAZY = {
+    "load_pretrained": "course_utils.pretrain",
+    "train": "course_utils.train",
+    "History": "course_utils.train",
+    "plot_history": "course_utils.plots",
+    "plot_attention": "course_utils.plots",
+    "plot_confusion": "course_utils.plots",
+}
+
 __all__ = [
     "autocast",
     "count_parameters",
@@ -24,4 +44,11 @@ __all__ = [
     "get_device",
     "set_seed",
     "show_source",
+    *_LAZY,
 ]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'course_utils' has no attribute {name!r}")

@@ -1,0 +1,370 @@
+"""Save and load training checkpoints with safetensors and JSON only: loading never unpickles anything.
+
+A checkpoint is a folder:
+
+* ``model.safetensors`` + ``config.json``: the model (for course models exactly what
+  ``model.save_pretrained`` writes, so ``BertForPreTraining.from_pretrained(folder)`` also works);
+* ``optimizer.safetensors``: the optimizer's state tensors (Adam's moments), flattened to
+  ``state.<param index>.<name>``;
+* ``trainer_state.json``: the step, the optimizer's hyper-parameters, the scheduler's state, the random
+  states (Python, NumPy, torch CPU and CUDA), the training history and any extra JSON.
+
+``torch.save`` would be shorter, but ``torch.load`` of a pickle can run arbitrary code; a course that asks
+learners to load files they download should not teach that habit.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+__all__ = [
+    "Checkpoint",
+    "get_rng_state",
+    "has_checkpoint",
+    "load_checkpoint",
+    "save_checkpoint",
+    "set_rng_state",
+]
+
+MODEL_FILE = "model.safetensors"
+CONFIG_FILE = "config.json"
+OPTIMIZER_FILE = "optimizer.safetensors"
+STATE_FILE = "trainer_state.json"
+
+# Config fields that change how a model trains or runs, not which weights it has: a checkpoint may be
+# loaded into a model that differs in these (e.g. dropout switched off for evaluation).
+_RUNTIME_FIELDS = {
+    "hidden_dropout_prob",
+    "attention_probs_dropout_prob",
+    "classifier_dropout",
+    "attn_implementation",
+    "initializer_range",
+}
+
+
+# ----------------------------------------------------------------------------------------------------
+# Random state as JSON
+# ----------------------------------------------------------------------------------------------------
+
+
+def _b64(t: torch.Tensor) -> str:
+    return base64.b64encode(t.cpu().numpy().tobytes()).decode("ascii")
+
+
+def _unb64(s: str) -> torch.Tensor:
+    return torch.frombuffer(bytearray(base64.b64decode(s)), dtype=torch.uint8).clone()
+
+
+def get_rng_state() -> dict[str, Any]:
+    """Every random state a training run uses (Python, NumPy, torch CPU, every CUDA device), as JSON data."""
+    version, internal, gauss = random.getstate()
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    state = {
+        "python": [version, list(internal), gauss],
+        "numpy": [kind, keys.tolist(), int(pos), int(has_gauss), float(cached)],
+        "torch": _b64(torch.get_rng_state()),
+        "cuda": [_b64(s) for s in torch.cuda.get_rng_state_all()] if torch.cuda.is_available() else [],
+    }
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    """Restore what :func:`get_rng_state` returned."""
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+    kind, keys, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((kind, np.array(keys, dtype=np.uint32), pos, has_gauss, cached))
+    torch.set_rng_state(_unb64(state["torch"]))
+    cuda = state.get("cuda") or []
+    if cuda and torch.cuda.is_available():
+        if len(cuda) != torch.cuda.device_count():
+            raise ValueError(
+                f"the checkpoint saved the random state of {len(cuda)} CUDA devices, this machine has "
+                f"{torch.cuda.device_count()}; the run cannot resume exactly"
+            )
+        torch.cuda.set_rng_state_all([_unb64(s) for s in cuda])
+
+
+# ----------------------------------------------------------------------------------------------------
+# Writing
+# ----------------------------------------------------------------------------------------------------
+
+
+def _write_atomic(path: Path, write) -> None:
+    """Write via a temporary file and rename it, so a crash never leaves half a file behind."""
+    tmp = path.with_name(path.name + ".tmp")
+    write(tmp)
+    os.replace(tmp, path)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        return value.item()
+    if isinstance(value, (np.integer, np.floating)):
+        return value.item()
+    if isinstance(value, (set, tuple)):
+        return list(value)
+    raise TypeError(f"cannot store {type(value).__name__} {value!r} in a JSON checkpoint")
+
+
+def _dump_json(path: Path, data: Any) -> None:
+    _write_atomic(path, lambda p: p.write_text(json.dumps(data, indent=1, default=_json_default) + "\n"))
+
+
+def _model_config(model: nn.Module) -> dict[str, Any]:
+    config = getattr(model, "config", None)
+    data = config.to_dict() if hasattr(config, "to_dict") else {}
+    return {"architectures": [type(model).__name__], **data}
+
+
+def _save_model(directory: Path, model: nn.Module) -> None:
+    from safetensors.torch import save_file, save_model
+
+    from course_utils.model import BertPreTrainedModel
+
+    if isinstance(model, BertPreTrainedModel):
+        # the course's own format (tied weights stored once); from_pretrained reads it
+        tied = model._tied_weights_keys
+        tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items() if k not in tied}
+        _write_atomic(directory / MODEL_FILE, lambda p: save_file(tensors, str(p), metadata={"format": "pt"}))
+    else:  # any other module (e.g. a transformers model or a notebook's own): save_model handles sharing
+        _write_atomic(directory / MODEL_FILE, lambda p: save_model(model, str(p), metadata={"format": "pt"}))
+    _dump_json(directory / CONFIG_FILE, _model_config(model))
+
+
+def _flatten_optimizer(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Split ``optimizer.state_dict()`` into tensors (for safetensors) and the rest (for JSON)."""
+    sd = optimizer.state_dict()
+    tensors: dict[str, torch.Tensor] = {}
+    other_state: dict[str, dict[str, Any]] = {}
+    for idx, param_state in sd["state"].items():
+        for name, value in param_state.items():
+            if isinstance(value, torch.Tensor):
+                tensors[f"state.{idx}.{name}"] = value.detach().cpu().contiguous()
+            else:
+                other_state.setdefault(str(idx), {})[name] = value
+    groups = []
+    for i, group in enumerate(sd["param_groups"]):
+        g = {}
+        for name, value in group.items():
+            if isinstance(value, torch.Tensor):  # e.g. a tensor learning rate
+                tensors[f"param_groups.{i}.{name}"] = value.detach().cpu().contiguous()
+                g[name] = {"__tensor__": f"param_groups.{i}.{name}"}
+            else:
+                g[name] = value
+        groups.append(g)
+    return tensors, {"type": type(optimizer).__name__, "param_groups": groups, "state": other_state}
+
+
+def save_checkpoint(
+    path_dir: str | Path,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer | None = None,
+    scheduler: Any | None = None,
+    step: int = 0,
+    history: Any | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Path:
+    """Save everything needed to resume training into the folder ``path_dir`` (created if needed).
+
+    Args:
+        path_dir: the checkpoint folder; files already there are replaced one by one.
+        model: the model (its config goes to ``config.json``).
+        optimizer, scheduler: their states, if given.
+        step: the number of optimizer steps done so far.
+        history: a :class:`course_utils.train.History` (or anything with ``to_dict()``).
+        extra: any JSON-serialisable data to keep with the checkpoint.
+
+    Returns:
+        The folder's path.
+    """
+    from safetensors.torch import save_file
+
+    directory = Path(path_dir)
+    directory.mkdir(parents=True, exist_ok=True)
+    _save_model(directory, model)
+    state: dict[str, Any] = {
+        "step": int(step),
+        "model_class": type(model).__name__,
+        "rng": get_rng_state(),
+        "extra": extra or {},
+    }
+    if optimizer is not None:
+        tensors, rest = _flatten_optimizer(optimizer)
+        _write_atomic(directory / OPTIMIZER_FILE, lambda p: save_file(tensors, str(p)))
+        state["optimizer"] = rest
+    if scheduler is not None:
+        state["scheduler"] = scheduler.state_dict()
+    if history is not None:
+        state["history"] = history.to_dict() if hasattr(history, "to_dict") else history
+    _dump_json(directory / STATE_FILE, state)  # written last: its presence marks a complete checkpoint
+    return directory
+
+
+# ----------------------------------------------------------------------------------------------------
+# Reading
+# ----------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Checkpoint:
+    """What :func:`load_checkpoint` returns."""
+
+    model: nn.Module
+    step: int
+    history: Any | None  # a course_utils.train.History, if one was saved
+    extra: dict[str, Any] = field(default_factory=dict)
+    rng_state: dict[str, Any] | None = None  # pass to set_rng_state to continue the same random streams
+    config: dict[str, Any] = field(default_factory=dict)  # the checkpoint's config.json
+
+
+def has_checkpoint(path_dir: str | Path) -> bool:
+    """True if ``path_dir`` holds a complete checkpoint written by :func:`save_checkpoint`."""
+    directory = Path(path_dir)
+    return (directory / STATE_FILE).is_file() and (directory / MODEL_FILE).is_file()
+
+
+def _compare_configs(saved: dict[str, Any], model: nn.Module, directory: Path) -> None:
+    """Raise a clear error when the model was built from another config than the checkpoint's."""
+    saved_class = (saved.get("architectures") or [None])[0]
+    if saved_class is not None and saved_class != type(model).__name__:
+        raise ValueError(
+            f"the checkpoint in {directory} holds a {saved_class}, but the model is a {type(model).__name__}; "
+            f"build a {saved_class} to resume it (to start a new task from pretrained weights, load the "
+            "encoder with from_pretrained instead)"
+        )
+    current = _model_config(model)
+    differ = [
+        f"{k}: checkpoint {saved[k]!r} vs model {current[k]!r}"
+        for k in sorted(set(saved) & set(current))
+        if k not in _RUNTIME_FIELDS and k != "architectures" and saved[k] != current[k]
+    ]
+    if differ:
+        raise ValueError(
+            f"the checkpoint in {directory} was made with a different config; these fields differ: "
+            + "; ".join(differ)
+            + ". Build the model from the checkpoint's config (load_checkpoint(path) with model=None does)."
+        )
+
+
+def _build_model(config: dict[str, Any], directory: Path) -> nn.Module:
+    from course_utils.model import TASK_MODELS, BertConfig
+
+    name = (config.get("architectures") or [None])[0]
+    if name not in TASK_MODELS:
+        raise ValueError(
+            f"the checkpoint in {directory} holds a {name!r}, which load_checkpoint cannot build by itself; "
+            "build the model and pass it as model="
+        )
+    return TASK_MODELS[name](BertConfig.from_dict(config))
+
+
+def _load_optimizer(optimizer: torch.optim.Optimizer, directory: Path, saved: dict[str, Any]) -> None:
+    from safetensors.torch import load_file
+
+    if not (directory / OPTIMIZER_FILE).is_file():
+        raise FileNotFoundError(f"{directory} has no {OPTIMIZER_FILE}: it was saved without an optimizer")
+    if saved.get("type") != type(optimizer).__name__:
+        raise ValueError(
+            f"the checkpoint's optimizer is a {saved.get('type')}, this one is a {type(optimizer).__name__}"
+        )
+    tensors = load_file(str(directory / OPTIMIZER_FILE))
+    state: dict[int, dict[str, Any]] = {}
+    for key, value in tensors.items():
+        kind, idx, name = key.split(".", 2)
+        if kind == "state":
+            state.setdefault(int(idx), {})[name] = value
+    for idx, rest in saved["state"].items():
+        state.setdefault(int(idx), {}).update(rest)
+    groups = []
+    for group in saved["param_groups"]:
+        g = {}
+        for name, value in group.items():
+            if isinstance(value, dict) and "__tensor__" in value:
+                value = tensors[value["__tensor__"]]
+            elif name == "betas":
+                value = tuple(value)
+            g[name] = value
+        groups.append(g)
+    if len(groups) != len(optimizer.param_groups) or any(
+        len(a["params"]) != len(b["params"]) for a, b in zip(groups, optimizer.param_groups)
+    ):
+        raise ValueError(
+            "the checkpoint's optimizer has parameter groups of sizes "
+            f"{[len(g['params']) for g in groups]}, this optimizer has "
+            f"{[len(g['params']) for g in optimizer.param_groups]}; build it the same way (same model, "
+            "same frozen parameters)"
+        )
+    optimizer.load_state_dict({"state": state, "param_groups": groups})
+
+
+def load_checkpoint(
+    path_dir: str | Path,
+    model: nn.Module | None = None,
+    optimizer: torch.optim.Optimizer | None = None,
+    scheduler: Any | None = None,
+    device: torch.device | str | None = None,
+) -> Checkpoint:
+    """Load a checkpoint written by :func:`save_checkpoint` (safetensors and JSON only, no pickle).
+
+    Args:
+        path_dir: the checkpoint folder.
+        model: load the weights into this model (its config must match the checkpoint's). With None, a
+            course model of the saved class is built from the saved config.
+        optimizer, scheduler: restore their states too, if given.
+        device: move a model built here to this device.
+
+    Returns:
+        A :class:`Checkpoint` with the model, step, history, extra data and the saved random state (not
+        applied: call :func:`set_rng_state` when the run should continue the same random streams).
+    """
+    from safetensors.torch import load_file, load_model
+
+    from course_utils.model import BertPreTrainedModel
+    from course_utils.train import History
+
+    directory = Path(path_dir)
+    if not has_checkpoint(directory):
+        raise FileNotFoundError(
+            f"{directory} is not a checkpoint folder (it needs {MODEL_FILE} and {STATE_FILE}); "
+            "save one with save_checkpoint or train(..., checkpoint_dir=...)"
+        )
+    config = json.loads((directory / CONFIG_FILE).read_text()) if (directory / CONFIG_FILE).is_file() else {}
+    state = json.loads((directory / STATE_FILE).read_text())
+    if model is None:
+        model = _build_model(config, directory)
+        if device is not None:
+            model.to(device)
+    else:
+        _compare_configs(config, model, directory)
+    if isinstance(model, BertPreTrainedModel):
+        model.load_state_dict(load_file(str(directory / MODEL_FILE)))
+    else:
+        load_model(model, str(directory / MODEL_FILE), strict=True)
+    if optimizer is not None:
+        if "optimizer" not in state:
+            raise ValueError(f"the checkpoint in {directory} has no optimizer state")
+        _load_optimizer(optimizer, directory, state["optimizer"])
+    if scheduler is not None:
+        if "scheduler" not in state:
+            raise ValueError(f"the checkpoint in {directory} has no scheduler state")
+        scheduler.load_state_dict(state["scheduler"])
+    history = History.from_dict(state["history"]) if "history" in state else None
+    return Checkpoint(
+        model=model,
+        step=int(state["step"]),
+        history=history,
+        extra=state.get("extra", {}),
+        rng_state=state.get("rng"),
+        config=config,
+    )

@@ -1,0 +1,658 @@
+"""One training loop for every unit of the course.
+
+``train(model, loader, steps=...)`` does what every chapter needs and nothing hidden:
+
+1. move a batch (a dict of tensors) to the device;
+2. forward under :func:`course_utils.utils.autocast` (bf16 on CUDA, nothing elsewhere); ``loss = model(**batch).loss``;
+3. backward, clip the gradient norm, one AdamW step, one learning-rate scheduler step;
+4. record the loss (and its parts, such as ``mlm_loss`` and ``nsp_loss``), the learning rate and the
+   gradient norm; every ``eval_every`` steps evaluate; every ``checkpoint_every`` steps save.
+
+A run repeats exactly: the seed fixes the initial random state and a shuffling sampler is re-seeded at
+the start of every epoch, so the order of the batches depends only on ``seed`` and the epoch. That is also
+what makes ``resume=True`` exact: it reloads model, optimizer, scheduler and random state, skips the
+batches already consumed in the current epoch and goes on as if it had never stopped.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.optim.lr_scheduler import LambdaLR
+
+from course_utils.utils import autocast, get_device, set_seed
+
+__all__ = [
+    "History",
+    "evaluate",
+    "linear_warmup_decay",
+    "make_optimizer",
+    "move_to_device",
+    "predict",
+    "train",
+]
+
+
+# ----------------------------------------------------------------------------------------------------
+# Optimizer and schedule
+# ----------------------------------------------------------------------------------------------------
+
+
+def _no_decay_names(model: nn.Module) -> set[str]:
+    """Names of the parameters that should not be decayed: biases and normalisation weights.
+
+    Weight decay pulls weights towards zero. That regularises matrices, but a LayerNorm gain of 0 would
+    switch its features off and a bias has nothing to regularise, so BERT leaves both alone.
+    """
+    names = set()
+    for module_name, module in model.named_modules():
+        is_norm = isinstance(module, (nn.LayerNorm, nn.GroupNorm, nn.BatchNorm1d, nn.BatchNorm2d))
+        for param_name, p in module.named_parameters(recurse=False):
+            full = f"{module_name}.{param_name}" if module_name else param_name
+            if is_norm or param_name.endswith("bias") or p.ndim < 2:
+                names.add(full)
+    return names
+
+
+def make_optimizer(
+    model: nn.Module,
+    lr: float,
+    weight_decay: float = 0.01,
+    betas: tuple[float, float] = (0.9, 0.999),
+    eps: float = 1e-6,
+) -> torch.optim.AdamW:
+    """AdamW as BERT uses it: weight decay on weight matrices only, not on biases or LayerNorm weights.
+
+    Args:
+        model: the model to train; parameters with ``requires_grad=False`` (frozen) are left out.
+        lr: peak learning rate (the schedule scales it).
+        weight_decay: decoupled weight decay of the first group.
+        betas, eps: Adam's moment coefficients and its numerical guard (BERT used eps=1e-6).
+
+    Returns:
+        An AdamW optimizer with two parameter groups, named ``"decay"`` and ``"no_decay"``
+        (``group["name"]``); each group also lists its parameter names in ``group["param_names"]``.
+    """
+    if not isinstance(lr, (int, float)) or not lr > 0:
+        raise ValueError(f"lr={lr!r} must be a positive number, e.g. 1e-3 for a small model")
+    if weight_decay < 0:
+        raise ValueError(f"weight_decay={weight_decay} must be >= 0")
+    no_decay = _no_decay_names(model)
+    groups: dict[str, dict[str, list]] = {
+        "decay": {"params": [], "param_names": []},
+        "no_decay": {"params": [], "param_names": []},
+    }
+    for name, p in model.named_parameters():  # a tied (shared) parameter appears once
+        if not p.requires_grad:
+            continue
+        g = groups["no_decay" if name in no_decay else "decay"]
+        g["params"].append(p)
+        g["param_names"].append(name)
+    if not groups["decay"]["params"] and not groups["no_decay"]["params"]:
+        raise ValueError("the model has no trainable parameters (all have requires_grad=False)")
+    param_groups = [
+        {"name": "decay", "weight_decay": weight_decay, **groups["decay"]},
+        {"name": "no_decay", "weight_decay": 0.0, **groups["no_decay"]},
+    ]
+    param_groups = [g for g in param_groups if g["params"]]
+    return torch.optim.AdamW(param_groups, lr=lr, betas=betas, eps=eps)
+
+
+def linear_warmup_decay(optimizer: torch.optim.Optimizer, warmup_steps: int, total_steps: int) -> LambdaLR:
+    """The BERT schedule: the learning rate rises linearly from 0 to its peak over ``warmup_steps``, then
+    falls linearly to 0 at ``total_steps``.
+
+    Warmup lets Adam's moment estimates settle before large steps are taken; the decay lets the model
+    settle into a minimum at the end.
+
+    Args:
+        optimizer: its ``lr`` is the peak.
+        warmup_steps: steps of the rise (0 starts at the peak).
+        total_steps: the step at which the rate reaches 0.
+
+    Returns:
+        A ``LambdaLR``; call ``scheduler.step()`` after each ``optimizer.step()``.
+    """
+    if not isinstance(total_steps, int) or total_steps <= 0:
+        raise ValueError(f"total_steps={total_steps!r} must be a positive integer")
+    if not isinstance(warmup_steps, int) or not 0 <= warmup_steps <= total_steps:
+        raise ValueError(
+            f"warmup_steps={warmup_steps!r} must be an integer in [0, total_steps={total_steps}]"
+        )
+
+    def factor(step: int) -> float:
+        if step < warmup_steps:
+            return step / warmup_steps
+        return max(0.0, (total_steps - step) / max(1, total_steps - warmup_steps))
+
+    return LambdaLR(optimizer, factor)
+
+
+# ----------------------------------------------------------------------------------------------------
+# History
+# ----------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class History:
+    """What happened during training, step by step; ``to_dict()`` gives plain JSON.
+
+    Attributes:
+        steps: optimizer step numbers 1, 2, ... (one entry per step).
+        train_loss: training loss at each step.
+        lr: learning rate used at each step.
+        grad_norm: gradient norm at each step, before clipping.
+        parts: other losses the model returned, by name (e.g. ``"mlm_loss"``, ``"nsp_loss"``), per step.
+        eval: ``(step, metrics)`` for each evaluation, e.g. ``(100, {"loss": 2.3})``.
+        seconds: wall time spent training (evaluation included), summed over resumed runs.
+    """
+
+    steps: list[int] = field(default_factory=list)
+    train_loss: list[float] = field(default_factory=list)
+    lr: list[float] = field(default_factory=list)
+    grad_norm: list[float] = field(default_factory=list)
+    parts: dict[str, list[float]] = field(default_factory=dict)
+    eval: list[tuple[int, dict[str, float]]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["eval"] = [[step, dict(metrics)] for step, metrics in self.eval]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> History:
+        kwargs = dict(data)
+        kwargs["eval"] = [(int(step), dict(metrics)) for step, metrics in data.get("eval", [])]
+        return cls(**kwargs)
+
+    def eval_metric(self, name: str) -> tuple[list[int], list[float]]:
+        """Steps and values of one evaluation metric (skipping evaluations that lack it)."""
+        pairs = [(step, m[name]) for step, m in self.eval if name in m]
+        return [s for s, _ in pairs], [v for _, v in pairs]
+
+    def best(self, metric: str = "loss", mode: str | None = None) -> tuple[int, float]:
+        """The evaluation with the best value of ``metric``.
+
+        Args:
+            metric: a key of the evaluation dicts.
+            mode: ``"min"`` or ``"max"``; by default ``"min"`` for names containing "loss" or
+                "perplexity", ``"max"`` otherwise (accuracy, F1, ...).
+
+        Returns:
+            ``(step, value)``.
+        """
+        steps, values = self.eval_metric(metric)
+        if not values:
+            known = sorted({k for _, m in self.eval for k in m})
+            raise KeyError(f"no evaluation recorded {metric!r}; recorded metrics: {known or 'none'}")
+        if mode is None:
+            mode = "min" if ("loss" in metric or "perplexity" in metric) else "max"
+        if mode not in ("min", "max"):
+            raise ValueError(f"mode={mode!r} must be 'min' or 'max'")
+        pick = min if mode == "min" else max
+        i = pick(range(len(values)), key=values.__getitem__)
+        return steps[i], values[i]
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Batches, evaluation, prediction
+# ----------------------------------------------------------------------------------------------------
+
+
+def move_to_device(batch: Any, device: torch.device | str) -> Any:
+    """Move every tensor of a batch (a dict, list or tuple, nested) to ``device``."""
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device, non_blocking=True)
+    if isinstance(batch, Mapping):
+        return {k: move_to_device(v, device) for k, v in batch.items()}
+    if isinstance(batch, (list, tuple)):
+        return type(batch)(move_to_device(v, device) for v in batch)
+    return batch
+
+
+def _check_batch(batch: Any, step: int | str) -> Mapping[str, Any]:
+    if not isinstance(batch, Mapping):
+        raise TypeError(
+            f"batch {step} is a {type(batch).__name__}, but the training loop calls model(**batch): "
+            "make the DataLoader yield dicts such as {'input_ids': ..., 'attention_mask': ..., 'labels': ...} "
+            "(a collate_fn that returns a dict does this)"
+        )
+    return batch
+
+
+def _batch_size(batch: Mapping[str, Any]) -> int:
+    for value in batch.values():
+        if isinstance(value, torch.Tensor) and value.dim() > 0:
+            return value.size(0)
+    return 1
+
+
+def _loss_parts(out: Any) -> dict[str, torch.Tensor]:
+    """Loss components besides ``loss`` that a model returned (``mlm_loss``, ``nsp_loss``, ...)."""
+    names = out.keys() if hasattr(out, "keys") else []
+    return {k: out[k] for k in names if k.endswith("_loss") and k != "loss" and out[k] is not None}
+
+
+def _forward(model: nn.Module, batch: Mapping[str, Any], device: torch.device, kwargs: Mapping[str, Any]):
+    with autocast(device):
+        return model(**batch, **kwargs)
+
+
+@torch.no_grad()
+def evaluate(
+    model: nn.Module,
+    loader: Iterable,
+    device: torch.device | str | None = None,
+    forward_kwargs: Mapping[str, Any] | None = None,
+) -> dict[str, float]:
+    """Mean loss over a data set, in eval mode (no dropout), weighting each batch by its size.
+
+    Args:
+        model: returns an output with ``.loss`` (the batches must carry labels).
+        loader: yields dicts of tensors.
+        device: where to run; by default the device the model is on.
+        forward_kwargs: extra keyword arguments for every forward call (e.g. ``{"masked_only": True}``).
+
+    Returns:
+        ``{"loss": ...}`` plus the mean of every loss part the model returns (``mlm_loss``, ``nsp_loss``).
+    """
+    device = _model_device(model) if device is None else torch.device(device)
+    was_training = model.training
+    model.eval()
+    totals: dict[str, float] = {}
+    count = 0
+    for i, batch in enumerate(loader):
+        batch = move_to_device(_check_batch(batch, f"#{i} of the evaluation loader"), device)
+        out = _forward(model, batch, device, forward_kwargs or {})
+        if out.loss is None:
+            raise ValueError(
+                "the model returned no loss during evaluation: the evaluation batches need labels"
+            )
+        n = _batch_size(batch)
+        for name, value in {"loss": out.loss, **_loss_parts(out)}.items():
+            totals[name] = totals.get(name, 0.0) + float(value) * n
+        count += n
+    model.train(was_training)
+    if count == 0:
+        raise ValueError("the evaluation loader is empty")
+    return {name: total / count for name, total in totals.items()}
+
+
+@torch.no_grad()
+def predict(
+    model: nn.Module,
+    loader: Iterable,
+    device: torch.device | str | None = None,
+    field: str = "logits",
+    forward_kwargs: Mapping[str, Any] | None = None,
+) -> torch.Tensor:
+    """Run the model over a loader in eval mode and stack one output field of every batch (on the CPU).
+
+    Args:
+        model: the model.
+        loader: yields dicts of tensors (labels may be present; they are passed on and ignored here).
+        device: where to run; by default the device the model is on.
+        field: which output to collect: ``"logits"``, ``"start_logits"``, ``"seq_relationship_logits"`` ...
+        forward_kwargs: extra keyword arguments for every forward call.
+
+    Returns:
+        The outputs concatenated along the batch dimension, e.g. (N, num_labels), as float32.
+    """
+    device = _model_device(model) if device is None else torch.device(device)
+    was_training = model.training
+    model.eval()
+    chunks = []
+    for i, batch in enumerate(loader):
+        batch = move_to_device(_check_batch(batch, f"#{i} of the loader"), device)
+        out = _forward(model, batch, device, forward_kwargs or {})
+        value = out[field]
+        if value is None:
+            raise ValueError(f"the model's output has no {field!r}; computed fields: {list(out.keys())}")
+        chunks.append(value.detach().float().cpu())
+    model.train(was_training)
+    if not chunks:
+        raise ValueError("the loader is empty")
+    shapes = {tuple(c.shape[1:]) for c in chunks}
+    if len(shapes) > 1:
+        raise ValueError(
+            f"the batches give {field} of different shapes {sorted(shapes)} (dynamic padding?), so they "
+            "cannot be stacked; pad every batch to the same length for predict()"
+        )
+    return torch.cat(chunks)
+
+
+def _model_device(model: nn.Module) -> torch.device:
+    for p in model.parameters():
+        return p.device
+    return torch.device("cpu")
+
+
+# ----------------------------------------------------------------------------------------------------
+# Random state and data order (what makes runs repeat and resume exactly)
+# ----------------------------------------------------------------------------------------------------
+
+
+@contextmanager
+def _evaluation_rng(device: torch.device, seed: int, loader: Any):
+    """Run an evaluation with the same random numbers every time, and leave training's random state alone.
+
+    Every evaluation starts from ``seed`` (global generators and the loader's own collate generators),
+    so a randomly masked evaluation set is masked the same way at every evaluation and the curves compare
+    like with like; afterwards every generator is back where training left it.
+    """
+    py, np_state = random.getstate(), np.random.get_state()
+    own = {name: g.get_state() for name, g in _collate_generators(loader).items()}
+    devices = [device] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices, device_type="cuda" if devices else "cpu"):
+        set_seed(seed)
+        for name, g in _collate_generators(loader).items():
+            g.set_state(own[name])
+        yield
+    random.setstate(py)
+    np.random.set_state(np_state)
+    for name, g in _collate_generators(loader).items():
+        g.set_state(own[name])
+
+
+def _seed_epoch_order(loader: Any, seed: int, epoch: int) -> None:
+    """Make the order of one epoch's batches depend only on (seed, epoch).
+
+    A shuffling DataLoader draws its permutation from the global random state when an epoch starts, which
+    dropout also consumes; giving its sampler a generator seeded per epoch makes the order independent
+    of everything else, so a resumed run sees the same batches as an uninterrupted one.
+    """
+    base = seed * 100_003 + epoch
+    sampler = getattr(loader, "sampler", None)
+    if sampler is not None and hasattr(sampler, "generator"):  # RandomSampler (shuffle=True)
+        sampler.generator = torch.Generator().manual_seed(base)
+    if hasattr(sampler, "set_epoch"):  # e.g. DistributedSampler
+        sampler.set_epoch(epoch)
+    if isinstance(loader, torch.utils.data.DataLoader):
+        # the DataLoader draws its worker seeds from this generator (else from the global random state)
+        loader.generator = torch.Generator().manual_seed(base + 7_919)
+
+
+def _collate_generators(loader: Any) -> dict[str, torch.Generator]:
+    """Random generators a collate_fn keeps for itself (e.g. a seeded MLM masker), by attribute name.
+
+    They are saved in checkpoints too: a resumed run must continue their streams, not restart them.
+    """
+    collate = getattr(loader, "collate_fn", None)
+    found = {}
+    for name, value in vars(collate).items() if hasattr(collate, "__dict__") else ():
+        if isinstance(value, torch.Generator) and value.device.type == "cpu":
+            found[name] = value
+    return found
+
+
+def _resolve_warmup(warmup: float | int, total_steps: int) -> int:
+    if isinstance(warmup, bool) or not isinstance(warmup, (int, float)) or warmup < 0:
+        raise ValueError(f"warmup={warmup!r} must be a fraction in [0, 1) or a number of steps")
+    if isinstance(warmup, float):
+        if warmup >= 1:
+            raise ValueError(
+                f"warmup={warmup} as a float is a fraction of the run and must be < 1; "
+                "pass an int for a number of steps"
+            )
+        return int(round(warmup * total_steps))
+    if warmup > total_steps:
+        raise ValueError(f"warmup={warmup} steps is longer than the run ({total_steps} steps)")
+    return warmup
+
+
+# ----------------------------------------------------------------------------------------------------
+# The training loop
+# ----------------------------------------------------------------------------------------------------
+
+
+def train(
+    model: nn.Module,
+    train_loader: Iterable,
+    *,
+    steps: int | None = None,
+    epochs: int | None = None,
+    lr: float = 1e-3,
+    warmup: float | int = 0.1,
+    weight_decay: float = 0.01,
+    max_grad_norm: float | None = 1.0,
+    device: torch.device | str | None = None,
+    eval_loader: Iterable | None = None,
+    eval_every: int | None = None,
+    eval_fn: Callable[[nn.Module, Iterable, torch.device], Mapping[str, float]] | None = None,
+    log_every: int | None = None,
+    checkpoint_dir: str | Path | None = None,
+    checkpoint_every: int | None = None,
+    resume: bool = False,
+    seed: int = 0,
+    progress: bool = True,
+    forward_kwargs: Mapping[str, Any] | None = None,
+    optimizer: torch.optim.Optimizer | None = None,
+    scheduler: Any | None = None,
+) -> History:
+    """Train ``model`` on batches from ``train_loader`` and return the :class:`History`.
+
+    Args:
+        model: a module whose ``forward(**batch)`` returns an output with ``.loss`` (every course model
+            does, as do ``transformers`` models).
+        train_loader: a DataLoader (or any re-iterable with ``len``) of dicts of tensors.
+        steps, epochs: how long to train; give exactly one. One step = one batch = one optimizer update.
+        lr: peak learning rate of AdamW (see :func:`make_optimizer`).
+        warmup: warmup length: a fraction of the run (float < 1) or a number of steps (int).
+        weight_decay: AdamW weight decay on weight matrices.
+        max_grad_norm: clip the gradient norm to this (None: no clipping).
+        device: where to train; default :func:`course_utils.utils.get_device`. The model is moved there.
+        eval_loader: evaluate on it every ``eval_every`` steps and at the end.
+        eval_every: steps between evaluations; default: 10 evaluations over the run.
+        eval_fn: ``eval_fn(model, eval_loader, device) -> dict`` of metrics; default :func:`evaluate`
+            (mean loss). It runs in eval mode, with the same random numbers at every evaluation (so a
+            randomly masked evaluation set is masked the same way each time), without disturbing
+            the training random state.
+        log_every: steps between progress-bar updates of the shown loss (the mean since the last update).
+        checkpoint_dir: save a checkpoint there every ``checkpoint_every`` steps and at the end.
+        checkpoint_every: steps between checkpoints (default: only at the end).
+        resume: continue from the checkpoint in ``checkpoint_dir`` if there is one (same run settings).
+        seed: seeds Python, NumPy and torch at the start, and the data order of every epoch.
+        progress: show a progress bar.
+        forward_kwargs: extra keyword arguments for every forward call (e.g. ``{"masked_only": True}``).
+        optimizer, scheduler: use these instead of AdamW + :func:`linear_warmup_decay` (then ``lr``,
+            ``warmup`` and ``weight_decay`` are not used). ``scheduler`` is stepped once per step.
+
+    Returns:
+        The :class:`History` of the run (losses, learning rates, evaluations, seconds). The model is left
+        in eval mode (dropout off), ready to be evaluated.
+    """
+    from tqdm.auto import tqdm
+
+    from course_utils.checkpoint import has_checkpoint, load_checkpoint, save_checkpoint, set_rng_state
+
+    # --- check the settings where they enter ---
+    if (steps is None) == (epochs is None):
+        raise ValueError(f"give exactly one of steps= or epochs= (got steps={steps!r}, epochs={epochs!r})")
+    try:
+        steps_per_epoch = len(train_loader)  # type: ignore[arg-type]
+    except TypeError:
+        raise TypeError(
+            f"train_loader ({type(train_loader).__name__}) has no len(); use a DataLoader over a dataset "
+            "with __len__ (the loop needs to know where each epoch ends)"
+        ) from None
+    if steps_per_epoch == 0:
+        raise ValueError(
+            "train_loader is empty (0 batches): is the dataset empty, or batch_size larger than the "
+            "dataset with drop_last=True?"
+        )
+    for name, value in (("steps", steps), ("epochs", epochs)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
+            raise ValueError(f"{name}={value!r} must be a positive integer")
+    total_steps = steps if steps is not None else epochs * steps_per_epoch
+    for name, value in (
+        ("eval_every", eval_every),
+        ("log_every", log_every),
+        ("checkpoint_every", checkpoint_every),
+    ):
+        if value is not None and (not isinstance(value, int) or value <= 0):
+            raise ValueError(f"{name}={value!r} must be a positive integer or None")
+    if max_grad_norm is not None and not max_grad_norm > 0:
+        raise ValueError(f"max_grad_norm={max_grad_norm!r} must be positive, or None for no clipping")
+    if checkpoint_every is not None and checkpoint_dir is None:
+        raise ValueError("checkpoint_every needs checkpoint_dir= (where to write the checkpoints)")
+    if resume and checkpoint_dir is None:
+        raise ValueError("resume=True needs checkpoint_dir= (where the checkpoint to resume from is)")
+    if eval_fn is not None and eval_loader is None:
+        raise ValueError("eval_fn is given but eval_loader is None; pass the data to evaluate on")
+    if eval_every is None:
+        eval_every = max(1, total_steps // 10)
+    if log_every is None:
+        log_every = max(1, min(50, total_steps // 100))
+    forward_kwargs = dict(forward_kwargs or {})
+
+    device = get_device() if device is None else torch.device(device)
+    model.to(device)
+    set_seed(seed)
+    if optimizer is None:
+        optimizer = make_optimizer(model, lr, weight_decay)
+    if scheduler is None:
+        scheduler = linear_warmup_decay(optimizer, _resolve_warmup(warmup, total_steps), total_steps)
+    history = History()
+    start_step = 0
+    run_info = {"total_steps": total_steps, "steps_per_epoch": steps_per_epoch, "seed": seed}
+
+    if resume and has_checkpoint(checkpoint_dir):
+        ckpt = load_checkpoint(checkpoint_dir, model=model, optimizer=optimizer, scheduler=scheduler)
+        saved = ckpt.extra.get("run", {})
+        for key, value in run_info.items():
+            if key in saved and saved[key] != value:
+                raise ValueError(
+                    f"cannot resume: the checkpoint in {checkpoint_dir} was made with {key}={saved[key]}, "
+                    f"this run has {key}={value}; use the same settings or a new checkpoint_dir"
+                )
+        start_step = ckpt.step
+        history = ckpt.history or History()
+        rng_state = ckpt.rng_state
+        collate_rng = ckpt.extra.get("collate_rng", {})
+    else:
+        rng_state, collate_rng = None, {}
+
+    def restore_random_state() -> None:
+        set_rng_state(rng_state)
+        generators = _collate_generators(train_loader)
+        for name, state in collate_rng.items():
+            if name not in generators:
+                raise ValueError(
+                    f"the checkpoint saved the collate_fn's generator {name!r}, but this "
+                    "train_loader's collate_fn has none; use the same collate_fn to resume"
+                )
+            generators[name].set_state(torch.tensor(state, dtype=torch.uint8))
+
+    def run_eval(step: int) -> None:
+        with _evaluation_rng(device, seed, eval_loader):
+            if eval_fn is None:
+                metrics = evaluate(model, eval_loader, device, forward_kwargs)
+            else:
+                was_training = model.training
+                model.eval()
+                with torch.no_grad():
+                    metrics = dict(eval_fn(model, eval_loader, device))
+                model.train(was_training)
+        history.eval.append((step, {k: float(v) for k, v in metrics.items()}))
+
+    def save(step: int) -> None:
+        history.seconds = seconds_before + (time.perf_counter() - t0)
+        generator_states = {n: g.get_state().tolist() for n, g in _collate_generators(train_loader).items()}
+        save_checkpoint(
+            checkpoint_dir,
+            model,
+            optimizer,
+            scheduler,
+            step=step,
+            history=history,
+            extra={"run": run_info, "collate_rng": generator_states},
+        )
+
+    seconds_before = history.seconds
+    t0 = time.perf_counter()
+    model.train()
+    bar = tqdm(total=total_steps, initial=start_step, disable=not progress, desc="training", unit="step")
+    step = start_step
+    window: list[float] = []
+    epoch = start_step // steps_per_epoch
+    skip = start_step % steps_per_epoch  # batches of the current epoch consumed before the checkpoint
+    while step < total_steps:
+        _seed_epoch_order(train_loader, seed, epoch)
+        if skip == 0 and rng_state is not None:  # resuming at an epoch boundary
+            restore_random_state()
+            rng_state = None
+        batches = iter(train_loader)
+        for _ in range(skip):  # fast-forward to where the checkpoint stopped
+            next(batches)
+        if rng_state is not None:  # restore only now: the skipped batches may have used random numbers
+            restore_random_state()
+            rng_state = None
+        skip = 0
+        for batch in batches:
+            step += 1
+            batch = move_to_device(_check_batch(batch, f"at step {step}"), device)
+            try:
+                out = _forward(model, batch, device, forward_kwargs)
+            except Exception as err:  # say where it happened; the model's own message stays first
+                if hasattr(err, "add_note"):  # Python >= 3.11
+                    err.add_note(f"(raised by the model at training step {step}, epoch {epoch})")
+                raise
+            if out.loss is None:
+                raise ValueError(
+                    f"step {step}: the model returned no loss; the batches need labels "
+                    f"(batch keys: {sorted(batch)})"
+                )
+            value = out.loss.item()
+            if not math.isfinite(value):
+                raise FloatingPointError(
+                    f"step {step}: the loss is {value}; lower the learning rate or check the inputs and labels"
+                )
+            optimizer.zero_grad(set_to_none=True)
+            out.loss.backward()
+            params = [p for g in optimizer.param_groups for p in g["params"]]
+            # with max_norm=inf this only measures the norm (useful to see what clipping would do)
+            norm = torch.nn.utils.clip_grad_norm_(params, max_grad_norm or float("inf"))
+            lr_now = optimizer.param_groups[0]["lr"]
+            optimizer.step()
+            scheduler.step()
+
+            history.steps.append(step)
+            history.train_loss.append(value)
+            history.lr.append(float(lr_now))
+            history.grad_norm.append(float(norm))
+            for name, part in _loss_parts(out).items():
+                history.parts.setdefault(name, []).append(part.item())
+            window.append(value)
+            bar.update(1)
+            if step % log_every == 0 or step == total_steps:
+                bar.set_postfix(loss=f"{sum(window) / len(window):.4f}", lr=f"{lr_now:.1e}")
+                window.clear()
+            if eval_loader is not None and (step % eval_every == 0 or step == total_steps):
+                run_eval(step)
+            if checkpoint_dir is not None and (
+                step == total_steps or (checkpoint_every is not None and step % checkpoint_every == 0)
+            ):
+                save(step)
+            if step == total_steps:
+                break  # before the loader makes a batch that would not be used
+        epoch += 1
+    bar.close()
+    if rng_state is not None:  # resumed a run that had already finished
+        restore_random_state()
+    history.seconds = seconds_before + (time.perf_counter() - t0)
+    model.eval()  # ready for evaluation; the next train() call switches back to train mode
+    return history
