@@ -27,10 +27,10 @@ from course_utils.utils import (
 
 __version__ = "0.1.0"
 
+# (`from course_utils.train import train` for the loop: `course_utils.train` is the module.)
 # Imported on first use, so that `import course_utils` stays quick (these pull in transformers, sklearn).
 _LAZY = {
     "load_pretrained": "course_utils.pretrain",
-    "train": "course_utils.train",
     "History": "course_utils.train",
     "plot_history": "course_utils.plots",
     "plot_attention": "course_utils.plots",
