@@ -9,6 +9,7 @@ import random
 import numpy as np
 import pytest
 import torch
+from conftest import tiny_bert_config
 
 from course_utils.checkpoint import (
     get_rng_state,
@@ -24,15 +25,7 @@ V, T = 50, 8
 
 
 def config(**overrides) -> BertConfig:
-    base = dict(
-        vocab_size=V,
-        hidden_size=16,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=32,
-        max_position_embeddings=T,
-    )
-    return BertConfig(**{**base, **overrides})
+    return tiny_bert_config(V, T, **overrides)
 
 
 def trained_objects(seed: int = 0, steps: int = 3):

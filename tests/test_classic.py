@@ -17,14 +17,7 @@ from course_utils.classic import (
 )
 from course_utils.text import Vocab, pad_batch, simple_tokenize
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """These models are tiny: one CPU thread is as fast, and far faster when other jobs share the CPU."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 CORPUS = [

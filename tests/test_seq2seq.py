@@ -16,14 +16,7 @@ from course_utils.seq2seq import (
 )
 from course_utils.text import pad_batch
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """These models are tiny: one CPU thread is as fast, and far faster when other jobs share the CPU."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 # A toy "language" that reverses the word order and maps each word: enough to need attention.

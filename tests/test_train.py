@@ -7,6 +7,7 @@ import random
 
 import pytest
 import torch
+from conftest import tiny_bert_config
 from torch.utils.data import DataLoader
 
 from course_utils.model import BertConfig, BertForPreTraining, BertForSequenceClassification
@@ -16,15 +17,7 @@ V, T = 40, 8
 
 
 def tiny_config(**overrides) -> BertConfig:
-    base = dict(
-        vocab_size=V,
-        hidden_size=16,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=32,
-        max_position_embeddings=T,
-    )
-    return BertConfig(**{**base, **overrides})
+    return tiny_bert_config(V, T, **overrides)
 
 
 def tiny_classifier(seed: int = 0, **overrides) -> BertForSequenceClassification:
