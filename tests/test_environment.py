@@ -58,4 +58,7 @@ def test_installed_versions_are_the_pinned_ones():
 
 def test_package_data_ships_with_the_package():
     setuptools_cfg = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
-    assert "assets/*" in setuptools_cfg["package-data"]["course_utils"]
+    shipped = setuptools_cfg["package-data"]["course_utils"]
+    assert "assets/*" in shipped and "assets/**/*" in shipped and "DATA_CARD.md" in shipped
+    assert (ROOT / "course_utils" / "assets" / "pretrained" / "model.safetensors").is_file()
+    assert (ROOT / "course_utils" / "assets" / "tokenizer" / "tokenizer.json").is_file()
