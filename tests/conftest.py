@@ -10,7 +10,7 @@ from course_utils.model import BertConfig
 
 @pytest.fixture(scope="module")
 def one_thread():
-    """Tiny models run as fast on one CPU thread, and far faster when other jobs share the CPU.
+    """Tiny models run nearly as fast on one CPU thread, and far faster when other jobs share the CPU.
 
     Use in a module with ``pytestmark = pytest.mark.usefixtures("one_thread")``.
     """
