@@ -10,6 +10,7 @@ Submodules:
     plots       loss curves, confusion matrices, attention heatmaps, bertviz views
     pretrain    ``python -m course_utils.pretrain`` and ``load_pretrained()``
     text, classic, seq2seq   the pre-BERT models of units 01-05
+    bio         k-mer tokens and the aptamer recipe (unit 14)
     checks      automatic checks for the exercise sheets
     utils       device, seeding, mixed precision, ``show_source``
 """

@@ -11,7 +11,7 @@ Data sets (sizes per split are module constants; see ``course_utils/DATA_CARD.md
 * :func:`ner_sentences` - words with BIO tags for people, places and organisations.
 * :func:`qa_examples` - SQuAD-style passages, questions and answer spans.
 * :func:`translation_pairs` - English to an invented language with a different word order.
-* :func:`aptamer_sequences` - DNA-like sequences; positive = a binding motif AND a hairpin.
+* :func:`aptamer_sequences` - DNA-like sequences; positive = a binding motif AND a closing hairpin.
 * :func:`load_csv` - bring your own labelled texts.
 
 Splits never share an example: every candidate example is hashed, and the hash alone decides which
@@ -38,7 +38,7 @@ SENTIMENT_SIZES = {"train": 3000, "validation": 500, "test": 500}
 NER_SIZES = {"train": 2000, "validation": 300, "test": 300}
 QA_SIZES = {"train": 2000, "validation": 300, "test": 300}
 TRANSLATION_SIZES = {"train": 4000, "validation": 300, "test": 300}
-APTAMER_SIZES = {"train": 3000, "validation": 500, "test": 500}
+APTAMER_SIZES = {"train": 6000, "validation": 500, "test": 500}
 
 SENTIMENT_LABELS = ("negative", "positive")
 NER_TAGS = ("O", "B-PER", "I-PER", "B-LOC", "I-LOC", "B-ORG", "I-ORG")
@@ -1280,11 +1280,14 @@ def translation_pairs(split: str = "train", seed: int = 0) -> list[tuple[str, st
 # ---------------------------------------------------------------------------------------------------
 
 APTAMER_MOTIF = "GGTACA"  # the "binding" motif (not its own reverse complement)
-HAIRPIN_STEM = (5, 8)  # stem length range (bases)
-HAIRPIN_LOOP = (3, 6)  # loop length range (bases)
-APTAMER_LENGTH = (30, 60)
+APTAMER_LENGTH = 24  # every sequence has exactly this many bases
+HAIRPIN_STEM = 5  # paired bases at each end that close the hairpin
+APTAMER_LOOP = APTAMER_LENGTH - 2 * HAIRPIN_STEM  # the loop between the two stem halves (14 bases)
 APTAMER_GC = 0.5  # GC content of the random background
+# How often each kind is drawn (3 in 7 binders; label quotas then balance the classes exactly).
+APTAMER_KINDS = {"binder": 3, "random": 1, "motif only": 1, "motif + broken stem": 1, "hairpin only": 1}
 _COMPLEMENT = str.maketrans("ACGT", "TGCA")
+_MIN_LOOP = 3  # a stem never grows into a loop shorter than this
 
 
 def reverse_complement(seq: str) -> str:
@@ -1292,38 +1295,33 @@ def reverse_complement(seq: str) -> str:
     return seq.translate(_COMPLEMENT)[::-1]
 
 
-def find_hairpin(seq: str, min_stem: int = HAIRPIN_STEM[0]) -> tuple[int, int, int] | None:
-    """The first hairpin in ``seq``: ``min_stem`` paired bases, a loop of 3-6 bases, then the reverse
-    complement of the stem (read left to right, so ``AAGGC..GCCTT`` pairs A-T, A-T, G-C, G-C, C-G).
+def find_hairpin(seq: str, min_stem: int = HAIRPIN_STEM) -> tuple[int, int, int] | None:
+    """The hairpin that closes the molecule: its first ``min_stem`` bases pair with its last ``min_stem``.
 
-    A longer stem always contains ``min_stem`` pairs next to the loop, so checking ``min_stem`` is
-    enough to detect any stem of 5-8 bases.
+    Pairing reads the 3' end backwards: ``seq[-min_stem:] == reverse_complement(seq[:min_stem])``, so
+    ``AAGGC...GCCTT`` pairs A-T, A-T, G-C, G-C, C-G and everything between the two halves is the loop.
 
     Args:
         seq: a string of A, C, G, T.
         min_stem: the number of paired bases that makes a hairpin.
 
     Returns:
-        ``(start, stem_length, loop_length)`` of the first (leftmost) hairpin, or ``None``. The stem
-        is extended inwards while the bases pair and the loop keeps at least 3 bases.
+        ``(start, stem_length, loop_length)`` with ``start`` always 0, or ``None`` when the ends do not
+        pair. The stem is extended inwards while the next bases pair and the loop keeps at least 3 bases.
     """
+    if min_stem < 1:
+        raise ValueError(f"min_stem={min_stem} must be at least 1")
     n = len(seq)
-    lo, hi = HAIRPIN_LOOP
-    for i in range(n):
-        for loop in range(lo, hi + 1):
-            j = i + min_stem + loop  # start of the paired half
-            if j + min_stem > n:
-                break
-            if seq[j : j + min_stem] == reverse_complement(seq[i : i + min_stem]):
-                stem = min_stem
-                while loop - 2 >= lo and seq[i + stem] == reverse_complement(seq[i + stem + loop - 1]):
-                    stem, loop = stem + 1, loop - 2
-                return i, stem, loop
-    return None
+    if n < 2 * min_stem + _MIN_LOOP or seq[n - min_stem :] != reverse_complement(seq[:min_stem]):
+        return None
+    stem = min_stem
+    while n - 2 * (stem + 1) >= _MIN_LOOP and seq[n - stem - 1] == reverse_complement(seq[stem]):
+        stem += 1
+    return 0, stem, n - 2 * stem
 
 
 def aptamer_rule(seq: str) -> int:
-    """1 (binder) if ``seq`` holds ``APTAMER_MOTIF`` AND a hairpin (see :func:`find_hairpin`), else 0."""
+    """1 (binder) if ``seq`` holds ``APTAMER_MOTIF`` AND its ends close a hairpin (see :func:`find_hairpin`)."""
     return int(APTAMER_MOTIF in seq and find_hairpin(seq) is not None)
 
 
@@ -1332,39 +1330,22 @@ def _background(rng: random.Random, n: int) -> list[str]:
     return rng.choices("ACGT", weights=(0.5 - gc, gc, gc, 0.5 - gc), k=n)
 
 
-def _hairpin(rng: random.Random, broken: bool) -> str:
-    stem = "".join(_background(rng, rng.randint(*HAIRPIN_STEM)))
-    loop = "".join(_background(rng, rng.randint(*HAIRPIN_LOOP)))
-    partner = list(reverse_complement(stem))
-    if broken:  # one mismatch in the middle leaves no run of 5 paired bases
-        k = len(stem) // 2
-        partner[k] = rng.choice([b for b in "ACGT" if b != partner[k]])
-    return stem + loop + "".join(partner)
-
-
 def _make_aptamer(rng: random.Random) -> tuple[str, tuple[str, int, str]]:
-    # 3 in 7 binders; the rest are the four kinds of near misses (balanced later by label quotas)
-    kinds = ("binder", "binder", "binder", "random", "motif only", "motif + broken stem", "hairpin only")
-    kind = rng.choice(kinds)
-    n = rng.randint(*APTAMER_LENGTH)
-    parts = []
-    if kind in ("binder", "motif only", "motif + broken stem"):
-        parts.append(APTAMER_MOTIF)
+    kind = rng.choices(list(APTAMER_KINDS), weights=list(APTAMER_KINDS.values()))[0]
+    stem = _background(rng, HAIRPIN_STEM)
     if kind in ("binder", "hairpin only"):
-        parts.append(_hairpin(rng, broken=False))
-    if kind == "motif + broken stem":
-        parts.append(_hairpin(rng, broken=True))
-    rng.shuffle(parts)
-    # Spread the planted parts over a random background of the right total length.
-    free = n - sum(len(p) for p in parts)
-    cuts = sorted(rng.randint(0, free) for _ in parts)
-    bg = _background(rng, free)
-    seq, last = [], 0
-    for cut, part in zip(cuts, parts):
-        seq += bg[last:cut] + [part]
-        last = cut
-    seq += bg[last:]
-    text = "".join(seq)
+        partner = list(reverse_complement("".join(stem)))
+    elif kind == "motif + broken stem":  # one mismatch in the middle of an otherwise perfect stem
+        partner = list(reverse_complement("".join(stem)))
+        k = HAIRPIN_STEM // 2
+        partner[k] = rng.choice([b for b in "ACGT" if b != partner[k]])
+    else:  # random ends (they pair by chance once in 4**5 = 1024)
+        partner = _background(rng, HAIRPIN_STEM)
+    loop = _background(rng, APTAMER_LOOP)
+    if kind in ("binder", "motif only", "motif + broken stem"):  # the motif sits anywhere in the loop
+        at = rng.randint(0, APTAMER_LOOP - len(APTAMER_MOTIF))
+        loop[at : at + len(APTAMER_MOTIF)] = APTAMER_MOTIF
+    text = "".join(stem + loop + partner)
     return text, (text, aptamer_rule(text), kind)
 
 
@@ -1385,13 +1366,13 @@ def _aptamers(split: str, seed: int) -> tuple[tuple[str, int, str], ...]:
 
 
 def aptamer_sequences(split: str = "train", seed: int = 0) -> tuple[list[str], list[int]]:
-    """DNA-like sequences (A, C, G, T; 30-60 bases) labelled binder (1) or non-binder (0).
+    """DNA-like sequences (A, C, G, T; exactly 24 bases) labelled binder (1) or non-binder (0).
 
-    Rule (:func:`aptamer_rule`): a binder holds the motif ``APTAMER_MOTIF`` AND a hairpin - a stem of
-    5-8 bases, a loop of 3-6, then the reverse complement of the stem. Non-binders are random
-    background, the motif alone, the motif with a hairpin whose stem has one mismatch, or a hairpin
-    without the motif. A bag of k-mers sees the motif but not the pairing of the two stem halves.
-    Labels are balanced exactly and always equal ``aptamer_rule(sequence)``.
+    Rule (:func:`aptamer_rule`): a binder holds the motif ``APTAMER_MOTIF`` AND folds into a hairpin
+    closed by its ends - its first 5 bases are the reverse complement of its last 5, around a loop of
+    14. Non-binders are random sequences, the motif alone, the motif with a stem that has one mismatch,
+    or a closed hairpin without the motif. A bag of k-mers sees the motif but not whether the two ends
+    pair. Labels are balanced exactly and always equal ``aptamer_rule(sequence)``.
 
     Args:
         split: "train", "validation" or "test".
