@@ -32,7 +32,7 @@ __version__ = "0.1.0"
 # Imported on first use, so that `import course_utils` stays quick (these pull in transformers, sklearn).
 _LAZY = {
     "load_pretrained": "course_utils.pretrain",
-    "History": "course_utils.train",
+    "History": "course_utils.history",
     "plot_history": "course_utils.plots",
     "plot_attention": "course_utils.plots",
     "plot_confusion": "course_utils.plots",

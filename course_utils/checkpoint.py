@@ -330,8 +330,8 @@ def load_checkpoint(
     """
     from safetensors.torch import load_file, load_model
 
+    from course_utils.history import History
     from course_utils.model import BertPreTrainedModel
-    from course_utils.train import History
 
     directory = Path(path_dir)
     if not has_checkpoint(directory):

@@ -48,7 +48,7 @@ def smooth(values: Sequence[float], weight: float = 0.9) -> list[float]:
 
 
 def _as_history(history: Any):
-    from course_utils.train import History
+    from course_utils.history import History
 
     if isinstance(history, History):
         return history
