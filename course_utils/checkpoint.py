@@ -2,12 +2,14 @@
 
 A checkpoint is a folder:
 
-* ``model.safetensors`` + ``config.json``: the model (for course models exactly what
-  ``model.save_pretrained`` writes, so ``BertForPreTraining.from_pretrained(folder)`` also works);
-* ``optimizer.safetensors``: the optimizer's state tensors (Adam's moments), flattened to
-  ``state.<param index>.<name>``;
-* ``trainer_state.json``: the step, the optimizer's hyper-parameters, the scheduler's state, the random
-  states (Python, NumPy, torch CPU and CUDA), the training history and any extra JSON.
+* the model: for a course model, exactly the model folder ``model.save_pretrained`` writes
+  (``config.json`` + ``model.safetensors``), so ``BertForPreTraining.from_pretrained(folder)`` also works;
+  for any other ``nn.Module`` (a notebook's own model, an LSTM), only its weights in ``model.safetensors``
+  (``safetensors.torch.save_model``): build the model yourself and pass it to :func:`load_checkpoint`;
+* the training state, which this module writes: ``optimizer.safetensors`` (the optimizer's state tensors,
+  e.g. Adam's moments, flattened to ``state.<param index>.<name>``) and ``trainer_state.json`` (the step,
+  the model's class, the optimizer's hyper-parameters, the scheduler's state, the random states of
+  Python, NumPy, torch CPU and CUDA, the training history and any extra JSON).
 
 ``torch.save`` would be shorter, but ``torch.load`` of a pickle can run arbitrary code; a course that asks
 learners to load files they download should not teach that habit.
@@ -25,7 +27,11 @@ from typing import Any
 
 import numpy as np
 import torch
+from safetensors.torch import load_file, load_model, save_file, save_model
 from torch import nn
+
+from course_utils.history import History
+from course_utils.model import TASK_MODELS, BertPreTrainedModel, read_model_folder
 
 __all__ = [
     "Checkpoint",
@@ -36,8 +42,7 @@ __all__ = [
     "set_rng_state",
 ]
 
-MODEL_FILE = "model.safetensors"
-CONFIG_FILE = "config.json"
+MODEL_FILE = "model.safetensors"  # the name save_pretrained gives the weights, for every model here
 OPTIMIZER_FILE = "optimizer.safetensors"
 STATE_FILE = "trainer_state.json"
 
@@ -52,9 +57,7 @@ _RUNTIME_FIELDS = {
 }
 
 
-# ----------------------------------------------------------------------------------------------------
-# Random state as JSON
-# ----------------------------------------------------------------------------------------------------
+# Random state as JSON -------------------------------------------------------------------------------
 
 
 def _b64(t: torch.Tensor) -> str:
@@ -95,9 +98,7 @@ def set_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all([_unb64(s) for s in cuda])
 
 
-# ----------------------------------------------------------------------------------------------------
-# Writing
-# ----------------------------------------------------------------------------------------------------
+# Writing --------------------------------------------------------------------------------------------
 
 
 def _write_atomic(path: Path, write) -> None:
@@ -121,25 +122,11 @@ def _dump_json(path: Path, data: Any) -> None:
     _write_atomic(path, lambda p: p.write_text(json.dumps(data, indent=1, default=_json_default) + "\n"))
 
 
-def _model_config(model: nn.Module) -> dict[str, Any]:
-    config = getattr(model, "config", None)
-    data = config.to_dict() if hasattr(config, "to_dict") else {}
-    return {"architectures": [type(model).__name__], **data}
-
-
 def _save_model(directory: Path, model: nn.Module) -> None:
-    from safetensors.torch import save_file, save_model
-
-    from course_utils.model import BertPreTrainedModel
-
     if isinstance(model, BertPreTrainedModel):
-        # the course's own format (tied weights stored once); from_pretrained reads it
-        tied = model._tied_weights_keys
-        tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items() if k not in tied}
-        _write_atomic(directory / MODEL_FILE, lambda p: save_file(tensors, str(p), metadata={"format": "pt"}))
-    else:  # any other module (e.g. a transformers model or a notebook's own): save_model handles sharing
+        model.save_pretrained(directory)  # the model folder: the one format of a course model
+    else:  # any other module: its weights only (save_model stores shared tensors once)
         _write_atomic(directory / MODEL_FILE, lambda p: save_model(model, str(p), metadata={"format": "pt"}))
-    _dump_json(directory / CONFIG_FILE, _model_config(model))
 
 
 def _flatten_optimizer(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
@@ -172,24 +159,23 @@ def save_checkpoint(
     optimizer: torch.optim.Optimizer | None = None,
     scheduler: Any | None = None,
     step: int = 0,
-    history: Any | None = None,
+    history: History | None = None,
     extra: dict[str, Any] | None = None,
 ) -> Path:
     """Save everything needed to resume training into the folder ``path_dir`` (created if needed).
 
     Args:
         path_dir: the checkpoint folder; files already there are replaced one by one.
-        model: the model (its config goes to ``config.json``).
+        model: the model; a course model is saved with ``save_pretrained``, any other module's weights
+            with ``safetensors.torch.save_model``.
         optimizer, scheduler: their states, if given.
         step: the number of optimizer steps done so far.
-        history: a :class:`course_utils.train.History` (or anything with ``to_dict()``).
+        history: a :class:`course_utils.history.History` (or anything with ``to_dict()``).
         extra: any JSON-serialisable data to keep with the checkpoint.
 
     Returns:
         The folder's path.
     """
-    from safetensors.torch import save_file
-
     directory = Path(path_dir)
     directory.mkdir(parents=True, exist_ok=True)
     _save_model(directory, model)
@@ -211,9 +197,7 @@ def save_checkpoint(
     return directory
 
 
-# ----------------------------------------------------------------------------------------------------
-# Reading
-# ----------------------------------------------------------------------------------------------------
+# Reading --------------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -222,10 +206,9 @@ class Checkpoint:
 
     model: nn.Module
     step: int
-    history: Any | None  # a course_utils.train.History, if one was saved
+    history: History | None  # if one was saved
     extra: dict[str, Any] = field(default_factory=dict)
     rng_state: dict[str, Any] | None = None  # pass to set_rng_state to continue the same random streams
-    config: dict[str, Any] = field(default_factory=dict)  # the checkpoint's config.json
 
 
 def has_checkpoint(path_dir: str | Path) -> bool:
@@ -234,20 +217,22 @@ def has_checkpoint(path_dir: str | Path) -> bool:
     return (directory / STATE_FILE).is_file() and (directory / MODEL_FILE).is_file()
 
 
-def _compare_configs(saved: dict[str, Any], model: nn.Module, directory: Path) -> None:
-    """Raise a clear error when the model was built from another config than the checkpoint's."""
-    saved_class = (saved.get("architectures") or [None])[0]
-    if saved_class is not None and saved_class != type(model).__name__:
+def _check_same_class(saved_class: str, model: nn.Module, directory: Path) -> None:
+    if saved_class != type(model).__name__:
         raise ValueError(
             f"the checkpoint in {directory} holds a {saved_class}, but the model is a {type(model).__name__}; "
             f"build a {saved_class} to resume it (to start a new task from pretrained weights, load the "
             "encoder with from_pretrained instead)"
         )
-    current = _model_config(model)
+
+
+def _check_same_config(saved: dict[str, Any], model: BertPreTrainedModel, directory: Path) -> None:
+    """Name the config fields that differ, rather than the tensor shapes they change."""
+    current = model.config.to_dict()
     differ = [
         f"{k}: checkpoint {saved[k]!r} vs model {current[k]!r}"
         for k in sorted(set(saved) & set(current))
-        if k not in _RUNTIME_FIELDS and k != "architectures" and saved[k] != current[k]
+        if k not in _RUNTIME_FIELDS and saved[k] != current[k]
     ]
     if differ:
         raise ValueError(
@@ -257,21 +242,26 @@ def _compare_configs(saved: dict[str, Any], model: nn.Module, directory: Path) -
         )
 
 
-def _build_model(config: dict[str, Any], directory: Path) -> nn.Module:
-    from course_utils.model import TASK_MODELS, BertConfig
-
-    name = (config.get("architectures") or [None])[0]
-    if name not in TASK_MODELS:
-        raise ValueError(
-            f"the checkpoint in {directory} holds a {name!r}, which load_checkpoint cannot build by itself; "
-            "build the model and pass it as model="
-        )
-    return TASK_MODELS[name](BertConfig.from_dict(config))
+def _load_model(directory: Path, saved_class: str, model: nn.Module | None) -> nn.Module:
+    """The checkpoint's model: a course model from its folder, or the weights loaded into ``model``."""
+    if model is None:
+        if saved_class not in TASK_MODELS:
+            raise ValueError(
+                f"the checkpoint in {directory} holds a {saved_class!r}, which load_checkpoint cannot build "
+                "by itself; build the model and pass it as model="
+            )
+        return TASK_MODELS[saved_class].from_pretrained(directory)
+    _check_same_class(saved_class, model, directory)
+    if isinstance(model, BertPreTrainedModel):
+        config, weights = read_model_folder(directory)
+        _check_same_config(config, model, directory)
+        model.load_state_dict(weights)
+    else:  # its weights alone were saved; load_model checks their names and shapes
+        load_model(model, str(directory / MODEL_FILE), strict=True)
+    return model
 
 
 def _load_optimizer(optimizer: torch.optim.Optimizer, directory: Path, saved: dict[str, Any]) -> None:
-    from safetensors.torch import load_file
-
     if not (directory / OPTIMIZER_FILE).is_file():
         raise FileNotFoundError(f"{directory} has no {OPTIMIZER_FILE}: it was saved without an optimizer")
     if saved.get("type") != type(optimizer).__name__:
@@ -319,8 +309,9 @@ def load_checkpoint(
 
     Args:
         path_dir: the checkpoint folder.
-        model: load the weights into this model (its config must match the checkpoint's). With None, a
-            course model of the saved class is built from the saved config.
+        model: load the weights into this model (same class; for a course model, the same config). With
+            None, a course model of the saved class is built from the saved folder (``from_pretrained``);
+            any other module must be given.
         optimizer, scheduler: restore their states too, if given.
         device: move a model built here to this device.
 
@@ -328,29 +319,17 @@ def load_checkpoint(
         A :class:`Checkpoint` with the model, step, history, extra data and the saved random state (not
         applied: call :func:`set_rng_state` when the run should continue the same random streams).
     """
-    from safetensors.torch import load_file, load_model
-
-    from course_utils.history import History
-    from course_utils.model import BertPreTrainedModel
-
     directory = Path(path_dir)
     if not has_checkpoint(directory):
         raise FileNotFoundError(
             f"{directory} is not a checkpoint folder (it needs {MODEL_FILE} and {STATE_FILE}); "
             "save one with save_checkpoint or train(..., checkpoint_dir=...)"
         )
-    config = json.loads((directory / CONFIG_FILE).read_text()) if (directory / CONFIG_FILE).is_file() else {}
     state = json.loads((directory / STATE_FILE).read_text())
-    if model is None:
-        model = _build_model(config, directory)
-        if device is not None:
-            model.to(device)
-    else:
-        _compare_configs(config, model, directory)
-    if isinstance(model, BertPreTrainedModel):
-        model.load_state_dict(load_file(str(directory / MODEL_FILE)))
-    else:
-        load_model(model, str(directory / MODEL_FILE), strict=True)
+    built_here = model is None
+    model = _load_model(directory, state["model_class"], model)
+    if built_here and device is not None:
+        model.to(device)
     if optimizer is not None:
         if "optimizer" not in state:
             raise ValueError(f"the checkpoint in {directory} has no optimizer state")
@@ -366,5 +345,4 @@ def load_checkpoint(
         history=history,
         extra=state.get("extra", {}),
         rng_state=state.get("rng"),
-        config=config,
     )

@@ -8,7 +8,7 @@ deterministic under a seed.
 - :class:`LSTMClassifier`: embeddings -> (bi)LSTM -> last state or masked mean -> linear.
 - :class:`LSTMLanguageModel`: a left-to-right next-token model.
 - :func:`init_forget_bias`: open the LSTM's forget gate at the start, so gradients reach early words.
-- :func:`train_classifier`, :func:`evaluate_classifier`: a plain training loop for the classifiers.
+- :func:`train_classifier`, :func:`evaluate_classifier`: the classifiers trained with the course's loop.
 """
 
 from __future__ import annotations
@@ -22,8 +22,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+from torch.utils.data import DataLoader
 
+from course_utils.model import ModelOutput
 from course_utils.text import BOS, EOS, UNK, pad_batch, simple_tokenize
+from course_utils.train import predict, train
+from course_utils.utils import eval_mode, model_device
 
 # --------------------------------------------------------------------------------------------------
 # N-gram language model
@@ -462,55 +466,71 @@ class LSTMLanguageModel(nn.Module):
             raise ValueError("generate needs at least one prefix id (e.g. the <bos> id)")
         if temperature <= 0:
             raise ValueError(f"temperature must be > 0, got {temperature}")
-        device = next(self.parameters()).device
+        device = model_device(self)
         gen = torch.Generator(device="cpu").manual_seed(seed)
-        was_training = self.training
-        self.eval()
         out = list(prefix_ids)
-        logits, state = self(torch.tensor([out], device=device))
-        for _ in range(max_new_tokens):
-            probs = F.softmax(logits[0, -1].float().cpu() / temperature, dim=-1)
-            nxt = int(torch.multinomial(probs, 1, generator=gen))
-            out.append(nxt)
-            if eos_id is not None and nxt == eos_id:
-                break
-            logits, state = self(torch.tensor([[nxt]], device=device), state)
-        self.train(was_training)
+        with eval_mode(self):
+            logits, state = self(torch.tensor([out], device=device))
+            for _ in range(max_new_tokens):
+                probs = F.softmax(logits[0, -1].float().cpu() / temperature, dim=-1)
+                nxt = int(torch.multinomial(probs, 1, generator=gen))
+                out.append(nxt)
+                if eos_id is not None and nxt == eos_id:
+                    break
+                logits, state = self(torch.tensor([[nxt]], device=device), state)
         return out
 
 
 # --------------------------------------------------------------------------------------------------
-# A plain training loop for the classifiers
+# Training the classifiers with the course's training loop
 # --------------------------------------------------------------------------------------------------
 
 ClassifierData = tuple[Sequence[Sequence[int]], Sequence[int]]  # (id lists, labels)
 
 
-def _batches(data: ClassifierData, batch_size: int, shuffle: bool, gen: torch.Generator | None, pad_id: int):
+class WithCrossEntropy(nn.Module):
+    """A classifier called as ``model(input_ids, lengths) -> logits``, made to fit the training loop.
+
+    :func:`course_utils.train.train` calls ``model(**batch).loss``; this wrapper computes the
+    cross-entropy of the wrapped classifier's logits against ``batch["labels"]``. It holds no
+    parameters of its own, so training it trains the classifier.
+    """
+
+    def __init__(self, classifier: nn.Module):
+        super().__init__()
+        self.classifier = classifier
+
+    def forward(self, input_ids: torch.Tensor, lengths: torch.Tensor, labels: torch.Tensor) -> ModelOutput:
+        logits = self.classifier(input_ids, lengths)  # (B, num_classes)
+        return ModelOutput(loss=F.cross_entropy(logits, labels), logits=logits)
+
+
+def classifier_loader(data: ClassifierData, batch_size: int, shuffle: bool, pad_id: int = 0) -> DataLoader:
+    """Batches of ``{"input_ids", "lengths", "labels"}`` from ``data = (id lists, labels)``, padded per batch."""
     ids, labels = data
     if len(ids) != len(labels):
         raise ValueError(f"got {len(ids)} sequences but {len(labels)} labels")
-    order = torch.randperm(len(ids), generator=gen).tolist() if shuffle else list(range(len(ids)))
-    for start in range(0, len(order), batch_size):
-        idx = order[start : start + batch_size]
-        x, lengths = pad_batch([ids[i] for i in idx], pad_id=pad_id)
-        yield x, lengths, torch.tensor([labels[i] for i in idx], dtype=torch.long)
+    if len(ids) == 0:
+        raise ValueError("the data set is empty")
+
+    def collate(indices: list[int]) -> dict[str, torch.Tensor]:
+        input_ids, lengths = pad_batch([ids[i] for i in indices], pad_id=pad_id)
+        return {
+            "input_ids": input_ids,
+            "lengths": lengths,
+            "labels": torch.tensor([labels[i] for i in indices]),
+        }
+
+    return DataLoader(range(len(ids)), batch_size=batch_size, shuffle=shuffle, collate_fn=collate)
 
 
-@torch.no_grad()
 def evaluate_classifier(
-    model: nn.Module, data: ClassifierData, batch_size: int = 256, device: torch.device | str = "cpu"
+    model: nn.Module, data: ClassifierData, batch_size: int = 256, device: torch.device | str | None = None
 ) -> float:
     """Accuracy of ``model(input_ids, lengths)`` on ``data = (id lists, labels)``."""
-    was_training = model.training
-    model.eval()
-    correct = 0
-    pad_id = getattr(model, "pad_id", 0)
-    for x, lengths, y in _batches(data, batch_size, False, None, pad_id):
-        pred = model(x.to(device), lengths).argmax(-1).cpu()
-        correct += int((pred == y).sum())
-    model.train(was_training)
-    return correct / len(data[1])
+    loader = classifier_loader(data, batch_size, shuffle=False, pad_id=getattr(model, "pad_id", 0))
+    logits = predict(WithCrossEntropy(model), loader, device)  # (N, num_classes)
+    return float((logits.argmax(-1) == torch.tensor(data[1])).float().mean())
 
 
 def train_classifier(
@@ -520,49 +540,53 @@ def train_classifier(
     epochs: int = 5,
     lr: float = 1e-3,
     batch_size: int = 32,
-    device: torch.device | str = "cpu",
+    device: torch.device | str | None = None,
     seed: int = 0,
     clip: float | None = 1.0,
+    progress: bool = False,
 ) -> dict[str, list[float]]:
-    """Train a classifier that is called as ``model(input_ids, lengths) -> logits`` with Adam.
+    """Train a classifier called as ``model(input_ids, lengths) -> logits`` with the course's loop.
+
+    It is :func:`course_utils.train.train` (AdamW, warmup then linear decay, clipping) on batches padded
+    per batch, with the validation accuracy measured after every epoch.
 
     Args:
-        model: e.g. an :class:`LSTMClassifier` (already on ``device``).
+        model: e.g. an :class:`LSTMClassifier`.
         train_data: ``(id lists, labels)``.
         val_data: the same for validation (accuracy measured after each epoch), or None.
         epochs: passes over the training data.
-        lr: Adam learning rate.
+        lr: peak learning rate.
         batch_size: sequences per step (padded per batch).
-        device: where the model lives.
-        seed: seeds the shuffling order.
+        device: where to train (default: :func:`course_utils.utils.get_device`).
+        seed: seeds the shuffling order (and the random state of the run).
         clip: clip the gradient norm to this value (None: no clipping).
+        progress: show a progress bar.
 
     Returns:
-        A history dict with one entry per epoch: ``train_loss``, ``train_acc`` and ``val_acc``.
+        One entry per epoch: ``train_loss`` (mean over the epoch's steps) and ``val_acc``.
     """
-    if epochs < 1 or batch_size < 1:
-        raise ValueError(f"epochs and batch_size must be >= 1, got {epochs} and {batch_size}")
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    gen = torch.Generator().manual_seed(seed)
     pad_id = getattr(model, "pad_id", 0)
-    history: dict[str, list[float]] = {"train_loss": [], "train_acc": [], "val_acc": []}
-    for _ in range(epochs):
-        model.train()
-        total_loss, correct, seen = 0.0, 0, 0
-        for x, lengths, y in _batches(train_data, batch_size, True, gen, pad_id):
-            x, y = x.to(device), y.to(device)
-            logits = model(x, lengths)
-            loss = F.cross_entropy(logits, y)
-            opt.zero_grad()
-            loss.backward()
-            if clip is not None:
-                nn.utils.clip_grad_norm_(model.parameters(), clip)
-            opt.step()
-            total_loss += loss.item() * len(y)
-            correct += int((logits.argmax(-1) == y).sum())
-            seen += len(y)
-        history["train_loss"].append(total_loss / seen)
-        history["train_acc"].append(correct / seen)
-        if val_data is not None:
-            history["val_acc"].append(evaluate_classifier(model, val_data, device=device))
-    return history
+    loader = classifier_loader(train_data, batch_size, shuffle=True, pad_id=pad_id)
+    val_loader = None if val_data is None else classifier_loader(val_data, 256, shuffle=False, pad_id=pad_id)
+
+    def accuracy(wrapped: nn.Module, loader: DataLoader, device: torch.device) -> dict[str, float]:
+        return {"accuracy": evaluate_classifier(wrapped.classifier, val_data, device=device)}
+
+    history = train(
+        WithCrossEntropy(model),
+        loader,
+        epochs=epochs,
+        lr=lr,
+        max_grad_norm=clip,
+        device=device,
+        eval_loader=val_loader,
+        eval_every=len(loader),
+        eval_fn=accuracy,
+        seed=seed,
+        progress=progress,
+    )
+    per_epoch = [history.train_loss[i : i + len(loader)] for i in range(0, len(history), len(loader))]
+    return {
+        "train_loss": [sum(losses) / len(losses) for losses in per_epoch],
+        "val_acc": history.eval_metric("accuracy")[1],
+    }

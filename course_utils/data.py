@@ -1,10 +1,11 @@
 """Turning text into BERT training batches: MLM masking, NSP pairs, datasets and collators.
 
-* :func:`mask_tokens` - BERT's masked-language-model corruption (15 % chosen; 80/10/10).
+* :class:`MlmMasking` / :func:`mask_tokens` - BERT's masked-language-model corruption (15 % chosen;
+  80/10/10).
 * :func:`make_nsp_pairs` - next-sentence-prediction pairs from documents (50 % IsNext / 50 % NotNext).
 * :class:`PretrainingDataset` + :class:`PretrainingCollator` - batches ``BertForPreTraining(**batch)``
   takes directly, padded per batch and masked afresh every time a batch is made.
-* :class:`TextClassificationDataset` + :class:`DynamicPaddingCollator` (:func:`pad_batch`) - batches
+* :class:`TextClassificationDataset` + :class:`DynamicPaddingCollator` (:func:`pad_examples`) - batches
   for sequence (or token) classification.
 
 Label conventions follow ``transformers``: ``-100`` marks positions the loss ignores, and
@@ -15,10 +16,14 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch.utils.data import Dataset
+
+from course_utils.model import check_token_ids
+from course_utils.utils import check_seed
 
 IGNORE_INDEX = -100  # positions with this label do not count in the loss (PyTorch's default)
 IS_NEXT, NOT_NEXT = 0, 1  # next_sentence_label values, as in transformers
@@ -26,6 +31,90 @@ IS_NEXT, NOT_NEXT = 0, 1  # next_sentence_label values, as in transformers
 # ---------------------------------------------------------------------------------------------------
 # 1) Masked language modelling
 # ---------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class MlmMasking:
+    """BERT's masking for the masked-language-model loss, with its settings checked once, when it is made.
+
+    Each token whose id is not in ``special_ids`` is *chosen* with probability ``mlm_probability``.
+    Of the chosen tokens, 80 % are replaced by ``mask_token_id``, 10 % by a random token drawn
+    uniformly from the non-special ids, and 10 % are left unchanged. The labels hold the original
+    id at chosen positions and ``-100`` everywhere else, so the loss looks only at chosen tokens.
+
+    The padding id must be in ``special_ids`` (so is ``[CLS]``, ``[SEP]``, ``[MASK]``): those
+    positions are never chosen. ``special_ids`` may be empty, then every position can be chosen.
+
+    Args:
+        mask_token_id: the id of ``[MASK]``.
+        vocab_size: the vocabulary size ``V``; every id must be in ``0 .. V-1``.
+        special_ids: ids never chosen and never drawn as random replacements (kept sorted).
+        mlm_probability: the chance that a token is chosen, in (0, 1].
+    """
+
+    mask_token_id: int
+    vocab_size: int
+    special_ids: Iterable[int] = ()
+    mlm_probability: float = 0.15
+
+    def __post_init__(self) -> None:
+        V = self.vocab_size
+        if isinstance(V, bool) or not isinstance(V, int) or V <= 0:
+            raise ValueError(f"vocab_size must be a positive int, got {V!r}")
+        p = self.mlm_probability
+        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 < p <= 1.0:
+            raise ValueError(f"mlm_probability must be in (0, 1], got {p!r}")
+        if not isinstance(self.mask_token_id, int):
+            raise ValueError(f"mask_token_id must be an int, got {self.mask_token_id!r}")
+        check_token_ids(self.mask_token_id, V, name="mask_token_id")
+        self.special_ids = sorted({int(i) for i in self.special_ids})
+        check_token_ids(self.special_ids, V, name="special_ids")
+        if len(self.special_ids) >= V:
+            raise ValueError("every id is special: no token can be chosen or drawn as a random replacement")
+
+    def __call__(
+        self, input_ids: torch.Tensor, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mask ``input_ids``.
+
+        Args:
+            input_ids: token ids, ``(T,)`` or ``(B, T)`` (any shape works), on any device.
+            generator: a ``torch.Generator`` for repeatable masks. Random numbers are drawn on the
+                generator's device (on the input's device when ``None``), so a CPU generator gives the
+                same masks for inputs on the CPU and on a GPU.
+
+        Returns:
+            ``(masked_input_ids, labels)``, both the shape of ``input_ids``; the input is not modified.
+        """
+        if not isinstance(input_ids, torch.Tensor):
+            raise TypeError(f"input_ids must be a torch.Tensor, got {type(input_ids).__name__}")
+        if input_ids.dtype.is_floating_point or input_ids.dtype == torch.bool or input_ids.is_complex():
+            raise TypeError(f"input_ids must hold integer ids (torch.long), got dtype {input_ids.dtype}")
+        check_token_ids(input_ids, self.vocab_size, hint="is vocab_size the tokenizer's len(tokenizer)?")
+
+        device = input_ids.device
+        rand_device = generator.device if generator is not None else device
+        shape = input_ids.shape
+        special = torch.tensor(self.special_ids, dtype=input_ids.dtype, device=device)
+
+        # 1) choose ~mlm_probability of the ordinary tokens
+        chosen = torch.rand(shape, generator=generator, device=rand_device).to(device) < self.mlm_probability
+        chosen &= ~torch.isin(input_ids, special)
+        # 2) split the chosen ones 80 / 10 / 10 with a second uniform draw
+        u = torch.rand(shape, generator=generator, device=rand_device).to(device)
+        to_mask = chosen & (u < 0.8)
+        to_random = chosen & (u >= 0.8) & (u < 0.9)  # the remaining 10 % stay unchanged
+        # 3) random replacements come from the ordinary (non-special) ids only
+        ordinary = torch.ones(self.vocab_size, dtype=torch.bool, device=device)
+        ordinary[special] = False
+        ordinary_ids = ordinary.nonzero().squeeze(1).to(input_ids.dtype)
+        pick = torch.randint(len(ordinary_ids), shape, generator=generator, device=rand_device).to(device)
+
+        masked = input_ids.clone()
+        masked[to_mask] = self.mask_token_id
+        masked[to_random] = ordinary_ids[pick[to_random]]
+        labels = torch.where(chosen, input_ids, torch.full_like(input_ids, IGNORE_INDEX))
+        return masked, labels
 
 
 def mask_tokens(
@@ -37,74 +126,11 @@ def mask_tokens(
     mlm_probability: float = 0.15,
     generator: torch.Generator | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """BERT's masking for the masked-language-model loss.
+    """BERT's masking of ``input_ids`` in one call: ``MlmMasking(...)(input_ids, generator)``.
 
-    Each token whose id is not in ``special_ids`` is *chosen* with probability ``mlm_probability``.
-    Of the chosen tokens, 80 % are replaced by ``mask_token_id``, 10 % by a random token drawn
-    uniformly from the non-special ids, and 10 % are left unchanged. The labels hold the original
-    id at chosen positions and ``-100`` everywhere else, so the loss looks only at chosen tokens.
-
-    The padding id must be in ``special_ids`` (so is ``[CLS]``, ``[SEP]``, ``[MASK]``): those
-    positions are never chosen. ``special_ids`` may be empty, then every position can be chosen.
-
-    Args:
-        input_ids: token ids, ``(T,)`` or ``(B, T)`` (any shape works), on any device.
-        mask_token_id: the id of ``[MASK]``.
-        vocab_size: the vocabulary size ``V``; every id must be in ``0 .. V-1``.
-        special_ids: ids never chosen and never drawn as random replacements.
-        mlm_probability: the chance that a token is chosen, in (0, 1].
-        generator: a ``torch.Generator`` for repeatable masks. Random numbers are drawn on the
-            generator's device (on the input's device when ``None``), so a CPU generator gives the
-            same masks for inputs on the CPU and on a GPU.
-
-    Returns:
-        ``(masked_input_ids, labels)``, both the shape of ``input_ids``; the input is not modified.
+    See :class:`MlmMasking` for the recipe and the arguments. Returns ``(masked_input_ids, labels)``.
     """
-    if not isinstance(input_ids, torch.Tensor):
-        raise TypeError(f"input_ids must be a torch.Tensor, got {type(input_ids).__name__}")
-    if input_ids.dtype.is_floating_point or input_ids.dtype == torch.bool or input_ids.is_complex():
-        raise TypeError(f"input_ids must hold integer ids (torch.long), got dtype {input_ids.dtype}")
-    if not (isinstance(vocab_size, int) and vocab_size > 0):
-        raise ValueError(f"vocab_size must be a positive int, got {vocab_size!r}")
-    if not (isinstance(mlm_probability, (int, float)) and 0.0 < mlm_probability <= 1.0):
-        raise ValueError(f"mlm_probability must be in (0, 1], got {mlm_probability!r}")
-    if not (isinstance(mask_token_id, int) and 0 <= mask_token_id < vocab_size):
-        raise ValueError(f"mask_token_id={mask_token_id!r} is not an id in 0..{vocab_size - 1}")
-    special = sorted({int(i) for i in special_ids})
-    bad = [i for i in special if not 0 <= i < vocab_size]
-    if bad:
-        raise ValueError(f"special_ids {bad} are outside the vocabulary 0..{vocab_size - 1}")
-    if len(special) >= vocab_size:
-        raise ValueError("every id is special: no token can be chosen or drawn as a random replacement")
-    if input_ids.numel() and (int(input_ids.min()) < 0 or int(input_ids.max()) >= vocab_size):
-        raise ValueError(
-            f"input_ids holds ids from {int(input_ids.min())} to {int(input_ids.max())}, outside 0..{vocab_size - 1}; "
-            "is vocab_size the tokenizer's len(tokenizer)?"
-        )
-
-    device = input_ids.device
-    rand_device = generator.device if generator is not None else device
-    shape = input_ids.shape
-    special_t = torch.tensor(special, dtype=input_ids.dtype, device=device)
-
-    # 1) choose ~mlm_probability of the ordinary tokens
-    chosen = torch.rand(shape, generator=generator, device=rand_device).to(device) < mlm_probability
-    chosen &= ~torch.isin(input_ids, special_t)
-    # 2) split the chosen ones 80 / 10 / 10 with a second uniform draw
-    u = torch.rand(shape, generator=generator, device=rand_device).to(device)
-    to_mask = chosen & (u < 0.8)
-    to_random = chosen & (u >= 0.8) & (u < 0.9)  # the remaining 10 % stay unchanged
-    # 3) random replacements come from the ordinary (non-special) ids only
-    ordinary = torch.ones(vocab_size, dtype=torch.bool, device=device)
-    ordinary[special_t] = False
-    ordinary_ids = ordinary.nonzero().squeeze(1).to(input_ids.dtype)
-    pick = torch.randint(len(ordinary_ids), shape, generator=generator, device=rand_device).to(device)
-
-    masked = input_ids.clone()
-    masked[to_mask] = mask_token_id
-    masked[to_random] = ordinary_ids[pick[to_random]]
-    labels = torch.where(chosen, input_ids, torch.full_like(input_ids, IGNORE_INDEX))
-    return masked, labels
+    return MlmMasking(mask_token_id, vocab_size, special_ids, mlm_probability)(input_ids, generator)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -140,6 +166,7 @@ def make_nsp_pairs(
         ValueError: no documents, no document with 2 sentences, or no way to draw a NotNext
             sentence (a single two-sentence document).
     """
+    seed = check_seed(seed)
     if isinstance(documents, str) or not isinstance(documents, Sequence):
         raise TypeError("documents must be a list of documents, each a list of sentence strings")
     if len(documents) == 0:
@@ -207,7 +234,32 @@ def _not_next(
     )
 
 
-class PretrainingDataset(Dataset):
+class _TokenizedExamples(Dataset):
+    """What the datasets of this module share: token ids, segment ids and one label per example.
+
+    Items are dicts of LongTensors: ``input_ids`` ``(T,)``, ``token_type_ids`` ``(T,)`` and the label
+    ``()`` under ``label_key``. Lengths vary: a collator pads each batch.
+    """
+
+    label_key = "labels"
+
+    def __init__(self, encoding: Mapping[str, list[list[int]]], labels: Sequence[int]):
+        self.input_ids = encoding["input_ids"]
+        self.token_type_ids = encoding["token_type_ids"]
+        self.labels = [int(x) for x in labels]
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        return {
+            "input_ids": torch.tensor(self.input_ids[index], dtype=torch.long),
+            "token_type_ids": torch.tensor(self.token_type_ids[index], dtype=torch.long),
+            self.label_key: torch.tensor(self.labels[index], dtype=torch.long),
+        }
+
+
+class PretrainingDataset(_TokenizedExamples):
     """NSP sentence pairs, tokenized as BERT pretraining inputs ``[CLS] a [SEP] b [SEP]``.
 
     Items are dicts of LongTensors: ``input_ids`` ``(T,)``, ``token_type_ids`` ``(T,)`` (0 for
@@ -223,6 +275,8 @@ class PretrainingDataset(Dataset):
         seed: seed of :func:`make_nsp_pairs`.
     """
 
+    label_key = "next_sentence_label"
+
     def __init__(
         self, documents: Sequence[Sequence[str]], tokenizer: Any, *, max_length: int = 64, seed: int = 0
     ):
@@ -237,19 +291,7 @@ class PretrainingDataset(Dataset):
         enc = tokenizer(
             firsts, seconds, truncation="longest_first", max_length=max_length, return_token_type_ids=True
         )
-        self.input_ids = enc["input_ids"]
-        self.token_type_ids = enc["token_type_ids"]
-        self.labels = [label for _, _, label in self.pairs]
-
-    def __len__(self) -> int:
-        return len(self.pairs)
-
-    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        return {
-            "input_ids": torch.tensor(self.input_ids[index], dtype=torch.long),
-            "token_type_ids": torch.tensor(self.token_type_ids[index], dtype=torch.long),
-            "next_sentence_label": torch.tensor(self.labels[index], dtype=torch.long),
-        }
+        super().__init__(enc, [label for _, _, label in self.pairs])
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -262,7 +304,7 @@ _SEQUENCE_PAD = {"token_type_ids": 0, "attention_mask": 0, "special_tokens_mask"
 _SCALAR_KEYS = ("next_sentence_label", "start_positions", "end_positions")
 
 
-def pad_batch(
+def pad_examples(
     items: Sequence[Mapping[str, Any]], pad_token_id: int = 0, *, max_length: int | None = None
 ) -> dict[str, torch.Tensor]:
     """Collate examples of different lengths into one batch, padded to the longest (dynamic padding).
@@ -334,7 +376,7 @@ def pad_batch(
                     raise ValueError(f"item {n}: {key} must be one number (0-d), got shape {tuple(v.shape)}")
             batch[key] = torch.stack(values)
         else:
-            raise KeyError(f"pad_batch does not know how to collate {key!r}; drop it from the items")
+            raise KeyError(f"pad_examples does not know how to collate {key!r}; drop it from the items")
     if "token_type_ids" not in batch:
         batch["token_type_ids"] = torch.zeros(B, T, dtype=torch.long)
     return batch
@@ -366,7 +408,7 @@ def _collate_labels(values: list[torch.Tensor], lengths: list[int], padded) -> t
 
 
 class DynamicPaddingCollator:
-    """``collate_fn`` for classification batches: :func:`pad_batch` with the tokenizer's ``[PAD]`` id.
+    """``collate_fn`` for classification batches: :func:`pad_examples` with the tokenizer's ``[PAD]`` id.
 
     Args:
         tokenizer: gives ``pad_token_id``.
@@ -380,7 +422,7 @@ class DynamicPaddingCollator:
         self.max_length = max_length
 
     def __call__(self, items: Sequence[Mapping[str, Any]]) -> dict[str, torch.Tensor]:
-        return pad_batch(items, self.pad_token_id, max_length=self.max_length)
+        return pad_examples(items, self.pad_token_id, max_length=self.max_length)
 
 
 class PretrainingCollator:
@@ -407,30 +449,24 @@ class PretrainingCollator:
     ):
         if tokenizer.mask_token_id is None or tokenizer.pad_token_id is None:
             raise ValueError("the tokenizer needs a [MASK] and a [PAD] token for MLM pretraining")
-        if not 0.0 < mlm_probability <= 1.0:
-            raise ValueError(f"mlm_probability must be in (0, 1], got {mlm_probability!r}")
-        self.mask_token_id = int(tokenizer.mask_token_id)
         self.pad_token_id = int(tokenizer.pad_token_id)
-        self.vocab_size = len(tokenizer)
-        self.special_ids = sorted(set(tokenizer.all_special_ids) | {self.pad_token_id})
-        self.mlm_probability = mlm_probability
+        # the settings are checked here, once; every batch is then masked with them
+        self.masking = MlmMasking(
+            mask_token_id=int(tokenizer.mask_token_id),
+            vocab_size=len(tokenizer),
+            special_ids={*tokenizer.all_special_ids, self.pad_token_id},
+            mlm_probability=mlm_probability,
+        )
         self.max_length = max_length
         self.generator = None
         if seed is not None:
-            self.generator = torch.Generator().manual_seed(seed)
+            self.generator = torch.Generator().manual_seed(check_seed(seed))
 
     def __call__(self, items: Sequence[Mapping[str, Any]]) -> dict[str, torch.Tensor]:
-        batch = pad_batch(items, self.pad_token_id, max_length=self.max_length)
+        batch = pad_examples(items, self.pad_token_id, max_length=self.max_length)
         if "next_sentence_label" not in batch:
             raise KeyError("pretraining items need 'next_sentence_label' (see PretrainingDataset)")
-        batch["input_ids"], batch["labels"] = mask_tokens(
-            batch["input_ids"],
-            mask_token_id=self.mask_token_id,
-            vocab_size=self.vocab_size,
-            special_ids=self.special_ids,
-            mlm_probability=self.mlm_probability,
-            generator=self.generator,
-        )
+        batch["input_ids"], batch["labels"] = self.masking(batch["input_ids"], self.generator)
         return batch
 
 
@@ -439,7 +475,7 @@ class PretrainingCollator:
 # ---------------------------------------------------------------------------------------------------
 
 
-class TextClassificationDataset(Dataset):
+class TextClassificationDataset(_TokenizedExamples):
     """Texts and class ids, tokenized once: items ``{"input_ids", "token_type_ids", "labels"}``.
 
     Args:
@@ -465,17 +501,5 @@ class TextClassificationDataset(Dataset):
         if not isinstance(max_length, int) or max_length < 3:
             raise ValueError(f"max_length={max_length!r} is too small: [CLS] text [SEP] needs at least 3")
         enc = tokenizer(list(texts), truncation=True, max_length=max_length, return_token_type_ids=True)
+        super().__init__(enc, labels)
         self.texts = list(texts)
-        self.input_ids = enc["input_ids"]
-        self.token_type_ids = enc["token_type_ids"]
-        self.labels = [int(x) for x in labels]
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        return {
-            "input_ids": torch.tensor(self.input_ids[index], dtype=torch.long),
-            "token_type_ids": torch.tensor(self.token_type_ids[index], dtype=torch.long),
-            "labels": torch.tensor(self.labels[index], dtype=torch.long),
-        }

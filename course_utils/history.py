@@ -21,6 +21,7 @@ class History:
         parts: other losses the model returned, by name (e.g. ``"mlm_loss"``, ``"nsp_loss"``), per step.
         eval: ``(step, metrics)`` for each evaluation, e.g. ``(100, {"loss": 2.3})``.
         seconds: wall time spent training (evaluation included), summed over resumed runs.
+        stopped_early: True when the run stopped at its time limit before its last step.
     """
 
     steps: list[int] = field(default_factory=list)
@@ -30,6 +31,7 @@ class History:
     parts: dict[str, list[float]] = field(default_factory=dict)
     eval: list[tuple[int, dict[str, float]]] = field(default_factory=list)
     seconds: float = 0.0
+    stopped_early: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -1,9 +1,15 @@
 """A from-scratch BERT that is the same model as Hugging Face ``transformers``' BERT.
 
-Read it top to bottom: config → attention → the encoder layer → the encoder → heads → task models.
+Read it top to bottom: what a model returns and the attention function, then the model from the bottom
+up (embeddings → self-attention → the rest of a layer → encoder → pooler → ``BertModel``), the heads and
+the task models. Loading, saving and the input checks come last. The config, :class:`BertConfig`, is in
+:mod:`course_utils.model_config` (imported here: ``from course_utils.model import BertConfig`` works).
+
 Module and parameter names are exactly those of ``transformers/models/bert/modeling_bert.py``
 (``embeddings.word_embeddings``, ``encoder.layer.0.attention.self.query``, ``cls.predictions.decoder``...),
-so weights move both ways with ``load_state_dict(..., strict=True)`` and the outputs agree.
+so weights move both ways with ``load_state_dict(..., strict=True)`` and the outputs agree. A model
+folder (``save_pretrained`` / ``from_pretrained``) is ``config.json`` + ``model.safetensors``, the layout
+``transformers`` uses: a folder of any course model loads into any other, and into ``transformers``.
 
 Shapes: B batch, T tokens, H hidden size, nh heads, hs head size (H = nh * hs), V vocabulary size.
 """
@@ -11,155 +17,24 @@ Shapes: B batch, T tokens, H hidden size, nh heads, hs head size (H = nh * hs), 
 from __future__ import annotations
 
 import json
+import logging
 import math
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
 from torch import nn
 
-# ----------------------------------------------------------------------------------------------------
-# Configuration
-# ----------------------------------------------------------------------------------------------------
+from course_utils.model_config import ACTIVATIONS, BertConfig
 
-_ACTIVATIONS = {
-    "gelu": lambda x: F.gelu(x),  # exact (erf) GELU, as the original BERT
-    "gelu_new": lambda x: F.gelu(x, approximate="tanh"),
-    "gelu_pytorch_tanh": lambda x: F.gelu(x, approximate="tanh"),
-    "relu": F.relu,
-}
-_ATTN_IMPLEMENTATIONS = ("sdpa", "eager")
+logger = logging.getLogger(__name__)
 
-
-@dataclass
-class BertConfig:
-    """Hyper-parameters of a BERT model.
-
-    Field names and defaults are those of ``transformers.BertConfig`` (the defaults are BERT-base), so a
-    config converts both ways with :meth:`from_hf` and :meth:`to_hf`.
-    """
-
-    vocab_size: int = 30522  # V: number of token ids
-    hidden_size: int = 768  # H: width of every token vector
-    num_hidden_layers: int = 12  # L: encoder layers
-    num_attention_heads: int = 12  # nh: heads per layer (H must be divisible by nh)
-    intermediate_size: int = 3072  # width of the feed-forward block, usually 4 * H
-    hidden_act: str = "gelu"  # feed-forward activation; "gelu" is the exact erf GELU
-    hidden_dropout_prob: float = 0.1  # dropout on embeddings and on each sub-layer's output
-    attention_probs_dropout_prob: float = 0.1  # dropout on the attention probabilities
-    max_position_embeddings: int = 512  # longest sequence the position table covers
-    type_vocab_size: int = 2  # number of segment ids (sentence A / sentence B)
-    initializer_range: float = 0.02  # std of the normal initialisation
-    layer_norm_eps: float = 1e-12
-    pad_token_id: int = 0  # its embedding row starts at zero and gets no gradient
-    classifier_dropout: float | None = None  # dropout before a task head; None → hidden_dropout_prob
-    num_labels: int = 2  # classes of the sequence/token classification heads
-    problem_type: str | None = (
-        None  # "regression", "single_label_classification", "multi_label_classification"
-    )
-    attn_implementation: str = "sdpa"  # "sdpa" (fused kernel) or "eager" (readable, returns probabilities)
-
-    def __post_init__(self) -> None:
-        sizes = ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads",
-                 "intermediate_size", "max_position_embeddings", "type_vocab_size", "num_labels")  # fmt: skip
-        for name in sizes:
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-                raise ValueError(f"{name}={value!r} must be a positive integer")
-        if self.hidden_size % self.num_attention_heads != 0:
-            raise ValueError(
-                f"hidden_size={self.hidden_size} is not divisible by num_attention_heads="
-                f"{self.num_attention_heads}; pick a head count that divides it "
-                f"(e.g. {_divisors_hint(self.hidden_size)})"
-            )
-        for name in ("hidden_dropout_prob", "attention_probs_dropout_prob"):
-            p = getattr(self, name)
-            if not 0.0 <= p < 1.0:
-                raise ValueError(f"{name}={p} must be in [0, 1)")
-        if self.classifier_dropout is not None and not 0.0 <= self.classifier_dropout < 1.0:
-            raise ValueError(f"classifier_dropout={self.classifier_dropout} must be None or in [0, 1)")
-        if self.hidden_act not in _ACTIVATIONS:
-            raise ValueError(f"hidden_act={self.hidden_act!r} is not one of {sorted(_ACTIVATIONS)}")
-        if self.attn_implementation not in _ATTN_IMPLEMENTATIONS:
-            raise ValueError(
-                f"attn_implementation={self.attn_implementation!r} is not one of {_ATTN_IMPLEMENTATIONS}"
-            )
-        if not 0 <= self.pad_token_id < self.vocab_size:
-            raise ValueError(
-                f"pad_token_id={self.pad_token_id} must be an id in [0, vocab_size={self.vocab_size})"
-            )
-        if self.layer_norm_eps <= 0 or self.initializer_range <= 0:
-            raise ValueError("layer_norm_eps and initializer_range must be positive")
-
-    @property
-    def head_size(self) -> int:
-        """hs: width of one attention head."""
-        return self.hidden_size // self.num_attention_heads
-
-    # Presets ------------------------------------------------------------------------------------------
-    @classmethod
-    def course_small(cls, vocab_size: int = 4000, **overrides: Any) -> BertConfig:
-        """The course's mini-BERT: trains on a laptop CPU in minutes (about 0.7M parameters + embeddings)."""
-        base = dict(vocab_size=vocab_size, hidden_size=128, num_hidden_layers=2, num_attention_heads=2,
-                    intermediate_size=512, max_position_embeddings=128)  # fmt: skip
-        return cls(**{**base, **overrides})
-
-    @classmethod
-    def base(cls, **overrides: Any) -> BertConfig:
-        """BERT-base (L=12, H=768, A=12): 110M parameters."""
-        return cls(**overrides)
-
-    @classmethod
-    def large(cls, **overrides: Any) -> BertConfig:
-        """BERT-large (L=24, H=1024, A=16): 340M parameters."""
-        big = dict(hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, intermediate_size=4096)
-        return cls(**{**big, **overrides})
-
-    # Conversion ---------------------------------------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> BertConfig:
-        """Build from a dict, ignoring keys that are not fields (e.g. a transformers config.json)."""
-        names = {f.name for f in fields(cls)}
-        kwargs = {k: v for k, v in data.items() if k in names}
-        if "num_labels" not in data and isinstance(data.get("id2label"), Mapping):
-            kwargs["num_labels"] = len(data["id2label"])
-        if kwargs.get("pad_token_id") is None:
-            kwargs.pop("pad_token_id", None)
-        return cls(**kwargs)
-
-    @classmethod
-    def from_hf(cls, hf_config: Any) -> BertConfig:
-        """Convert a ``transformers.BertConfig``."""
-        data = hf_config.to_dict()
-        data["num_labels"] = hf_config.num_labels
-        impl = getattr(hf_config, "_attn_implementation", None)
-        data["attn_implementation"] = "eager" if impl == "eager" else "sdpa"
-        return cls.from_dict(data)
-
-    def to_hf(self, **extra: Any):
-        """Convert to a ``transformers.BertConfig`` (eager attention, so it can return attentions)."""
-        from transformers import BertConfig as HFBertConfig
-
-        data = self.to_dict()
-        data.pop("attn_implementation")
-        hf = HFBertConfig(**{**data, **extra})
-        hf._attn_implementation = "eager"
-        return hf
-
-
-def _divisors_hint(n: int) -> str:
-    return ", ".join(str(d) for d in range(1, min(n, 64) + 1) if n % d == 0 and d > 1)
-
-
-# ----------------------------------------------------------------------------------------------------
-# Outputs
-# ----------------------------------------------------------------------------------------------------
+# What a model returns, the attention function and the padding mask ----------------------------------
 
 
 @dataclass
@@ -170,10 +45,10 @@ class ModelOutput:
     """
 
     loss: torch.Tensor | None = None
-    logits: torch.Tensor | None = (
-        None  # classification heads: (B, num_labels) or (B, T, num_labels); MLM: (B, T, V)
-    )
-    prediction_logits: torch.Tensor | None = None  # pretraining MLM head: (B, T, V), or (N, V) if masked_only
+    # classification heads: (B, num_labels) or (B, T, num_labels); masked LM: (B, T, V)
+    logits: torch.Tensor | None = None
+    # pretraining MLM head: (B, T, V), or (N, V) for the N labelled positions with masked_only=True
+    prediction_logits: torch.Tensor | None = None
     seq_relationship_logits: torch.Tensor | None = None  # NSP head: (B, 2)
     start_logits: torch.Tensor | None = None  # QA: (B, T)
     end_logits: torch.Tensor | None = None  # QA: (B, T)
@@ -191,11 +66,6 @@ class ModelOutput:
     def keys(self) -> list[str]:
         """Names of the fields that were computed."""
         return [f.name for f in fields(self) if f.name != "extra" and getattr(self, f.name) is not None]
-
-
-# ----------------------------------------------------------------------------------------------------
-# Attention
-# ----------------------------------------------------------------------------------------------------
 
 
 def attention(
@@ -238,9 +108,7 @@ def extended_attention_mask(attention_mask: torch.Tensor, dtype: torch.dtype) ->
     return (1.0 - mask) * torch.finfo(dtype).min
 
 
-# ----------------------------------------------------------------------------------------------------
-# Building blocks (names follow transformers)
-# ----------------------------------------------------------------------------------------------------
+# Embeddings -----------------------------------------------------------------------------------------
 
 
 class BertEmbeddings(nn.Module):
@@ -274,6 +142,9 @@ class BertEmbeddings(nn.Module):
         x = self.word_embeddings(input_ids) + self.token_type_embeddings(token_type_ids)
         x = x + self.position_embeddings(position_ids)  # (B, T, H)
         return self.dropout(self.LayerNorm(x))
+
+
+# Self-attention -------------------------------------------------------------------------------------
 
 
 class BertSelfAttention(nn.Module):
@@ -311,26 +182,33 @@ class BertSelfAttention(nn.Module):
         return y, probs
 
 
-class BertSelfOutput(nn.Module):
-    """Projection after attention, dropout, then residual + LayerNorm (post-LN)."""
+# The rest of an encoder layer -----------------------------------------------------------------------
 
-    def __init__(self, config: BertConfig):
+
+class BertSelfOutput(nn.Module):
+    """After attention: project to H, dropout, then add the residual and LayerNorm (post-LN)."""
+
+    def __init__(self, config: BertConfig, in_features: int | None = None):
         super().__init__()
-        self.dense = nn.Linear(config.hidden_size, config.hidden_size)
+        self.dense = nn.Linear(in_features or config.hidden_size, config.hidden_size)
         self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
 
     def forward(self, h: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
-        return self.LayerNorm(self.dropout(self.dense(h)) + residual)
+        return self.LayerNorm(self.dropout(self.dense(h)) + residual)  # (B, T, H)
 
 
 class BertAttention(nn.Module):
+    """Self-attention, then its output projection with residual + LayerNorm."""
+
     def __init__(self, config: BertConfig):
         super().__init__()
         self.self = BertSelfAttention(config)
         self.output = BertSelfOutput(config)
 
-    def forward(self, x, mask=None, output_attentions=False):
+    def forward(
+        self, x: torch.Tensor, mask: torch.Tensor | None = None, output_attentions: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         h, probs = self.self(x, mask, output_attentions)
         return self.output(h, x), probs
 
@@ -341,23 +219,20 @@ class BertIntermediate(nn.Module):
     def __init__(self, config: BertConfig):
         super().__init__()
         self.dense = nn.Linear(config.hidden_size, config.intermediate_size)
-        self.act = _ACTIVATIONS[config.hidden_act]
+        self.act = ACTIVATIONS[config.hidden_act]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.act(self.dense(x))
+        return self.act(self.dense(x))  # (B, T, intermediate_size)
 
 
-class BertOutput(nn.Module):
-    """Second half of the feed-forward block: back to H, dropout, residual + LayerNorm."""
+class BertOutput(BertSelfOutput):
+    """Second half of the feed-forward block: back to H, dropout, residual + LayerNorm.
+
+    The same computation as :class:`BertSelfOutput`, from the wider feed-forward vector.
+    """
 
     def __init__(self, config: BertConfig):
-        super().__init__()
-        self.dense = nn.Linear(config.intermediate_size, config.hidden_size)
-        self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
-        self.dropout = nn.Dropout(config.hidden_dropout_prob)
-
-    def forward(self, h: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
-        return self.LayerNorm(self.dropout(self.dense(h)) + residual)
+        super().__init__(config, in_features=config.intermediate_size)
 
 
 class BertLayer(nn.Module):
@@ -369,18 +244,31 @@ class BertLayer(nn.Module):
         self.intermediate = BertIntermediate(config)
         self.output = BertOutput(config)
 
-    def forward(self, x, mask=None, output_attentions=False):
+    def forward(
+        self, x: torch.Tensor, mask: torch.Tensor | None = None, output_attentions: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         x, probs = self.attention(x, mask, output_attentions)
         x = self.output(self.intermediate(x), x)
         return x, probs
 
 
+# Encoder and pooler ---------------------------------------------------------------------------------
+
+
 class BertEncoder(nn.Module):
+    """L encoder layers, one after the other; optionally keeps every layer's output and attention."""
+
     def __init__(self, config: BertConfig):
         super().__init__()
         self.layer = nn.ModuleList(BertLayer(config) for _ in range(config.num_hidden_layers))
 
-    def forward(self, x, mask=None, output_attentions=False, output_hidden_states=False):
+    def forward(
+        self,
+        x: torch.Tensor,
+        mask: torch.Tensor | None = None,
+        output_attentions: bool = False,
+        output_hidden_states: bool = False,
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...] | None, tuple[torch.Tensor, ...] | None]:
         hidden_states = (x,) if output_hidden_states else None
         attentions = () if output_attentions else None
         for layer in self.layer:
@@ -404,15 +292,15 @@ class BertPooler(nn.Module):
         return self.activation(self.dense(hidden_states[:, 0]))  # (B, H)
 
 
-# ----------------------------------------------------------------------------------------------------
-# Base class: initialisation, checked loading, saving
-# ----------------------------------------------------------------------------------------------------
+# BertModel ------------------------------------------------------------------------------------------
 
 
 class BertPreTrainedModel(nn.Module):
-    """Shared behaviour: weight init, a strict ``load_state_dict`` with clear errors, save/load to a folder."""
+    """What every model below shares: the config, the weight initialisation, loading and saving (the
+    last two are written at the end of this file, after the models they serve)."""
 
-    # Parameters shared with another one, as {key: key it is tied to}; a checkpoint may omit them.
+    base_model_prefix = "bert"  # a task model keeps its encoder in `self.bert`: keys "bert.*"
+    # Parameters shared with another one, as {key: key it is tied to}; a model folder stores them once.
     _tied_weights_keys: dict[str, str] = {}
 
     def __init__(self, config: BertConfig):
@@ -425,6 +313,7 @@ class BertPreTrainedModel(nn.Module):
         self.config = config
 
     def _init_weights(self, module: nn.Module) -> None:
+        """BERT's initialisation: normal(0, initializer_range) weights, zero biases, LayerNorm = identity."""
         std = self.config.initializer_range
         if isinstance(module, nn.Linear):
             nn.init.normal_(module.weight, mean=0.0, std=std)
@@ -439,133 +328,53 @@ class BertPreTrainedModel(nn.Module):
             nn.init.zeros_(module.bias)
 
     def post_init(self) -> None:
+        """Initialise the weights; every model calls this at the end of its ``__init__``.
+
+        Each module is initialised once, in the order ``self.apply`` visits them: the ``BertModel`` inside a
+        task model has already initialised its own modules when the task model's turn comes, so the task
+        model initialises only its head.
+        """
+
+        def init_once(module: nn.Module) -> None:
+            if not getattr(module, "_is_initialized", False):
+                self._init_weights(module)
+                module._is_initialized = True
+
         with torch.no_grad():
-            self.apply(self._init_weights)
+            self.apply(init_once)
 
     def load_state_dict(
         self, state_dict: Mapping[str, torch.Tensor], strict: bool = True, assign: bool = False
     ):
-        """Load weights, accepting older BERT checkpoints, with clear errors when keys or shapes differ.
+        """``nn.Module.load_state_dict`` that also takes older BERT checkpoints, with clear errors.
 
-        Older checkpoints name LayerNorm parameters ``gamma``/``beta`` and may store ``position_ids``;
-        both are handled. A checkpoint that omits tied weights (the MLM decoder) is filled in.
+        Older checkpoints name LayerNorm parameters ``gamma``/``beta`` and may store ``position_ids``; a
+        model folder stores tied weights (the MLM decoder) once. Differing keys or shapes are listed.
         """
-        state_dict = _upgrade_state_dict(dict(state_dict), self._tied_weights_keys)
-        own = self.state_dict()
-        if strict:
-            missing = sorted(set(own) - set(state_dict))
-            unexpected = sorted(set(state_dict) - set(own))
-            if missing or unexpected:
-                raise KeyError(
-                    f"state dict does not match {type(self).__name__}:\n"
-                    f"  missing keys ({len(missing)}): {_short_list(missing)}\n"
-                    f"  unexpected keys ({len(unexpected)}): {_short_list(unexpected)}\n"
-                    "Load a checkpoint of the same class (a BertModel's weights have no 'bert.' prefix and no "
-                    "heads), or pass strict=False to load only the matching keys."
-                )
-        wrong = [f"{k}: checkpoint {tuple(v.shape)} vs model {tuple(own[k].shape)}"
-                 for k, v in state_dict.items() if k in own and tuple(v.shape) != tuple(own[k].shape)]  # fmt: skip
-        if wrong:
-            raise ValueError(
-                "the checkpoint was made with a different config; shapes differ for "
-                f"{len(wrong)} tensors: {_short_list(wrong)}. Build the model from the checkpoint's config."
-            )
+        state_dict = _checked_state_dict(self, state_dict, strict)
         return super().load_state_dict(state_dict, strict=strict, assign=assign)
 
     def save_pretrained(self, directory: str | Path) -> Path:
-        """Write ``config.json`` and ``model.safetensors`` (tied weights stored once) to ``directory``."""
-        from safetensors.torch import save_file
-
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        tensors = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()
-                   if k not in self._tied_weights_keys}  # fmt: skip
-        save_file(tensors, str(directory / "model.safetensors"), metadata={"format": "pt"})
-        data = {"architectures": [type(self).__name__], **self.config.to_dict()}
-        (directory / "config.json").write_text(json.dumps(data, indent=2) + "\n")
-        return directory
+        """Write the model folder: ``config.json`` and ``model.safetensors`` (tied weights stored once)."""
+        return _save_model_folder(self, directory)
 
     @classmethod
-    def from_pretrained(cls, directory: str | Path, **config_overrides: Any):
-        """Load a folder written by :meth:`save_pretrained` (or a transformers BERT folder with safetensors)."""
-        from safetensors.torch import load_file
+    def from_pretrained(
+        cls, directory: str | Path, *, output_loading_info: bool = False, **config_overrides: Any
+    ):
+        """Load a model folder saved by any course model class (or by ``transformers``' BERT) into ``cls``.
 
-        directory = Path(directory)
-        if not (directory / "config.json").is_file() or not (directory / "model.safetensors").is_file():
-            raise FileNotFoundError(f"{directory} needs config.json and model.safetensors")
-        config = BertConfig.from_dict(
-            {**json.loads((directory / "config.json").read_text()), **config_overrides}
-        )
-        model = cls(config)
-        model.load_state_dict(load_file(str(directory / "model.safetensors")))
-        return model
+        As in ``transformers``: a ``BertForPreTraining`` folder gives a ``BertForSequenceClassification``
+        its encoder (``bert.*``) and a new, randomly initialised classifier; a ``BertModel`` gets the
+        encoder without the ``bert.`` prefix; weights with no place in ``cls`` (another head) go unused.
+        A folder without the encoder's weights, or with other shapes (another config), is an error.
 
-    def _check_inputs(self, input_ids, attention_mask, token_type_ids, position_ids) -> None:
-        """Catch bad input where it enters, with the values and the fix, not three calls deeper."""
-        cfg = self.config
-        if not isinstance(input_ids, torch.Tensor) or input_ids.dim() != 2:
-            shape = (
-                tuple(input_ids.shape) if isinstance(input_ids, torch.Tensor) else type(input_ids).__name__
-            )
-            raise ValueError(f"input_ids must be a (batch, tokens) tensor, got {shape}; add a batch dimension "
-                             "with input_ids[None] for a single sequence")  # fmt: skip
-        if input_ids.dtype not in (torch.long, torch.int, torch.int16, torch.uint8):
-            raise TypeError(f"input_ids must hold integer ids, got dtype {input_ids.dtype}")
-        B, T = input_ids.shape
-        if T > cfg.max_position_embeddings:
-            raise ValueError(
-                f"sequence length {T} is longer than max_position_embeddings={cfg.max_position_embeddings}; "
-                f"truncate the input (tokenizer(..., truncation=True, max_length={cfg.max_position_embeddings}))"
-            )
-        if input_ids.numel():
-            lo, hi = int(input_ids.min()), int(input_ids.max())
-            if lo < 0 or hi >= cfg.vocab_size:
-                bad = lo if lo < 0 else hi
-                raise ValueError(f"token id {bad} is outside the vocabulary [0, {cfg.vocab_size}); the tokenizer "
-                                 "and the model's vocab_size do not match")  # fmt: skip
-        for name, t in (("attention_mask", attention_mask), ("token_type_ids", token_type_ids)):
-            if t is not None and tuple(t.shape) != (B, T):
-                raise ValueError(f"{name} has shape {tuple(t.shape)} but input_ids has shape {(B, T)}; "
-                                 "they must match (pad both the same way)")  # fmt: skip
-        if token_type_ids is not None and token_type_ids.numel():
-            lo, hi = int(token_type_ids.min()), int(token_type_ids.max())
-            if lo < 0 or hi >= cfg.type_vocab_size:
-                raise ValueError(
-                    f"token_type_ids must be in [0, {cfg.type_vocab_size}), got values {lo}..{hi}"
-                )
-        if (
-            position_ids is not None
-            and position_ids.numel()
-            and int(position_ids.max()) >= cfg.max_position_embeddings
-        ):
-            raise ValueError(f"position id {int(position_ids.max())} >= max_position_embeddings="
-                             f"{cfg.max_position_embeddings}")  # fmt: skip
-
-
-def _upgrade_state_dict(sd: dict[str, torch.Tensor], tied: Mapping[str, str]) -> dict[str, torch.Tensor]:
-    out = {}
-    for key, value in sd.items():
-        if key.endswith(("embeddings.position_ids", "embeddings.token_type_ids")):
-            continue  # buffers that older checkpoints saved; we rebuild them
-        if key.endswith("LayerNorm.gamma"):
-            key = key[: -len("gamma")] + "weight"
-        elif key.endswith("LayerNorm.beta"):
-            key = key[: -len("beta")] + "bias"
-        out[key] = value
-    for key, source in tied.items():
-        if key not in out and source in out:
-            out[key] = out[source]
-    return out
-
-
-def _short_list(items: list[str], limit: int = 8) -> str:
-    shown = ", ".join(items[:limit])
-    return (shown + f", ... (+{len(items) - limit} more)") if len(items) > limit else (shown or "none")
-
-
-# ----------------------------------------------------------------------------------------------------
-# The encoder model
-# ----------------------------------------------------------------------------------------------------
+        Args:
+            directory: a folder with ``config.json`` and ``model.safetensors``.
+            output_loading_info: also return ``{"missing_keys": newly initialised, "unexpected_keys": unused}``.
+            config_overrides: config fields to change, e.g. ``num_labels=3`` or ``hidden_dropout_prob=0.0``.
+        """
+        return _load_model_folder(cls, directory, output_loading_info, config_overrides)
 
 
 class BertModel(BertPreTrainedModel):
@@ -599,7 +408,7 @@ class BertModel(BertPreTrainedModel):
         Returns:
             ModelOutput with last_hidden_state (B, T, H), pooler_output (B, H) and the optional tuples.
         """
-        self._check_inputs(input_ids, attention_mask, token_type_ids, position_ids)
+        _check_inputs(self.config, input_ids, attention_mask, token_type_ids, position_ids)
         x = self.embeddings(input_ids, token_type_ids, position_ids)  # (B, T, H)
         mask = None if attention_mask is None else extended_attention_mask(attention_mask, x.dtype)
         x, hidden_states, attentions = self.encoder(x, mask, output_attentions, output_hidden_states)
@@ -611,16 +420,16 @@ class BertModel(BertPreTrainedModel):
         )
 
 
-# ----------------------------------------------------------------------------------------------------
-# Heads and task models
-# ----------------------------------------------------------------------------------------------------
+# Heads ----------------------------------------------------------------------------------------------
 
 
 class BertPredictionHeadTransform(nn.Module):
+    """dense → activation → LayerNorm, before the vocabulary scores."""
+
     def __init__(self, config: BertConfig):
         super().__init__()
         self.dense = nn.Linear(config.hidden_size, config.hidden_size)
-        self.transform_act_fn = _ACTIVATIONS[config.hidden_act]
+        self.transform_act_fn = ACTIVATIONS[config.hidden_act]
         self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -656,39 +465,44 @@ class BertPreTrainingHeads(nn.Module):
         self.predictions = BertLMPredictionHead(config)
         self.seq_relationship = nn.Linear(config.hidden_size, 2)  # NSP: 0 = IsNext, 1 = NotNext
 
-    def forward(self, sequence_output, pooled_output):
+    def forward(
+        self, sequence_output: torch.Tensor, pooled_output: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         return self.predictions(sequence_output), self.seq_relationship(pooled_output)
-
-
-_MLM_TIES = {
-    "cls.predictions.decoder.weight": "bert.embeddings.word_embeddings.weight",
-    "cls.predictions.decoder.bias": "cls.predictions.bias",
-}
 
 
 def _mlm_logits_and_loss(
     head: nn.Module, hidden: torch.Tensor, labels: torch.Tensor | None, masked_only: bool
-):
+) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Vocabulary logits (everywhere, or only where labels != -100) and the MLM loss over labelled positions.
 
     At small model sizes the (B, T, H) x (H, V) product is most of the compute, and only ~15% of the
     positions carry a label, so ``masked_only`` skips the rest; the loss is identical.
     """
     if labels is not None and tuple(labels.shape) != tuple(hidden.shape[:2]):
-        raise ValueError(f"labels have shape {tuple(labels.shape)}, expected {tuple(hidden.shape[:2])} "
-                         "(one label per token, -100 where there is nothing to predict)")  # fmt: skip
+        raise ValueError(
+            f"labels have shape {tuple(labels.shape)}, expected {tuple(hidden.shape[:2])} "
+            "(one label per token, -100 where there is nothing to predict)"
+        )
     if masked_only:
         if labels is None:
             raise ValueError("masked_only=True needs labels to know which positions are masked")
         keep = labels != -100
         logits = head(hidden[keep])  # (N, V)
-        loss = F.cross_entropy(logits.float(), labels[keep])
-        return logits, loss
+        return logits, F.cross_entropy(logits.float(), labels[keep])
     logits = head(hidden)  # (B, T, V)
-    loss = None
-    if labels is not None:
-        loss = F.cross_entropy(logits.float().view(-1, logits.size(-1)), labels.view(-1), ignore_index=-100)
-    return logits, loss
+    if labels is None:
+        return logits, None
+    return logits, F.cross_entropy(logits.float().flatten(0, 1), labels.flatten(), ignore_index=-100)
+
+
+# Task models ----------------------------------------------------------------------------------------
+
+# The MLM decoder reuses the word embedding matrix (and the head's bias): {tied key: the key it shares}.
+_MLM_TIES = {
+    "cls.predictions.decoder.weight": "bert.embeddings.word_embeddings.weight",
+    "cls.predictions.decoder.bias": "cls.predictions.bias",
+}
 
 
 class BertForPreTraining(BertPreTrainedModel):
@@ -708,25 +522,23 @@ class BertForPreTraining(BertPreTrainedModel):
         input_ids: torch.Tensor,
         attention_mask: torch.Tensor | None = None,
         token_type_ids: torch.Tensor | None = None,
-        position_ids: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
         next_sentence_label: torch.Tensor | None = None,
-        output_attentions: bool = False,
-        output_hidden_states: bool = False,
         masked_only: bool = False,
+        **encoder_options: Any,
     ) -> ModelOutput:
         """
         Args:
             labels: (B, T) original ids at masked positions, -100 elsewhere (MLM loss only there).
             next_sentence_label: (B,) 0 = sentence B follows A, 1 = B is a random sentence.
             masked_only: compute vocabulary logits only where labels != -100; prediction_logits is (N, V).
+            encoder_options: ``position_ids``, ``output_attentions``, ``output_hidden_states``, passed to
+                :meth:`BertModel.forward` (so in every task model below).
 
         Returns:
             loss = mlm_loss + nsp_loss (those given), prediction_logits, seq_relationship_logits (B, 2).
         """
-        out = self.bert(
-            input_ids, attention_mask, token_type_ids, position_ids, output_attentions, output_hidden_states
-        )
+        out = self.bert(input_ids, attention_mask, token_type_ids, **encoder_options)
         B = input_ids.size(0)
         if next_sentence_label is not None and tuple(next_sentence_label.shape) not in ((B,), (B, 1)):
             raise ValueError(
@@ -740,16 +552,13 @@ class BertForPreTraining(BertPreTrainedModel):
         if next_sentence_label is not None:
             nsp_loss = F.cross_entropy(nsp_logits.float(), next_sentence_label.view(-1))
         parts = [x for x in (mlm_loss, nsp_loss) if x is not None]
-        return ModelOutput(
+        return replace(
+            out,  # the encoder's outputs, and the heads'
             loss=sum(parts) if parts else None,
             mlm_loss=mlm_loss,
             nsp_loss=nsp_loss,
             prediction_logits=mlm_logits,
             seq_relationship_logits=nsp_logits,
-            last_hidden_state=out.last_hidden_state,
-            pooler_output=out.pooler_output,
-            hidden_states=out.hidden_states,
-            attentions=out.attentions,
         )
 
 
@@ -765,42 +574,64 @@ class BertForMaskedLM(BertPreTrainedModel):
         self.post_init()
         self.cls.predictions.decoder.weight = self.bert.embeddings.word_embeddings.weight  # tie
 
-    def forward(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None, labels=None,
-                output_attentions=False, output_hidden_states=False, masked_only=False) -> ModelOutput:  # fmt: skip
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        masked_only: bool = False,
+        **encoder_options: Any,
+    ) -> ModelOutput:
         """labels: (B, T), -100 where there is nothing to predict. Returns loss and logits (B, T, V)."""
-        out = self.bert(
-            input_ids, attention_mask, token_type_ids, position_ids, output_attentions, output_hidden_states
-        )
+        out = self.bert(input_ids, attention_mask, token_type_ids, **encoder_options)
         logits, loss = _mlm_logits_and_loss(self.cls.predictions, out.last_hidden_state, labels, masked_only)
-        return ModelOutput(loss=loss, logits=logits, last_hidden_state=out.last_hidden_state,
-                          hidden_states=out.hidden_states, attentions=out.attentions)  # fmt: skip
+        return replace(out, loss=loss, logits=logits)
 
 
-class BertForSequenceClassification(BertPreTrainedModel):
-    """A linear classifier on the pooled [CLS] vector."""
+class _BertClassifier(BertPreTrainedModel):
+    """BERT, dropout and a linear layer that scores ``num_labels`` classes: the two classifiers below.
+
+    They differ only in which vectors they score, the pooled [CLS] vector (one answer per sequence) or
+    every token's vector (``per_token``, one answer per token), and in their loss (``_loss``).
+    """
+
+    per_token = False
 
     def __init__(self, config: BertConfig):
         super().__init__(config)
         self.num_labels = config.num_labels
-        self.bert = BertModel(config)
-        p = config.classifier_dropout if config.classifier_dropout is not None else config.hidden_dropout_prob
-        self.dropout = nn.Dropout(p)
+        self.bert = BertModel(config, add_pooling_layer=not self.per_token)
+        p = config.classifier_dropout
+        self.dropout = nn.Dropout(config.hidden_dropout_prob if p is None else p)
         self.classifier = nn.Linear(config.hidden_size, config.num_labels)
         self.post_init()
 
-    def forward(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None, labels=None,
-                output_attentions=False, output_hidden_states=False) -> ModelOutput:  # fmt: skip
-        """labels: (B,) class ids, (B,) floats for regression (num_labels=1), or (B, num_labels) multi-label."""
-        out = self.bert(
-            input_ids, attention_mask, token_type_ids, position_ids, output_attentions, output_hidden_states
-        )
-        logits = self.classifier(self.dropout(out.pooler_output))  # (B, num_labels)
-        loss = None
-        if labels is not None:
-            loss = self._loss(logits, labels)
-        return ModelOutput(loss=loss, logits=logits, last_hidden_state=out.last_hidden_state,
-                          pooler_output=out.pooler_output, hidden_states=out.hidden_states,
-                          attentions=out.attentions)  # fmt: skip
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        **encoder_options: Any,
+    ) -> ModelOutput:
+        """labels: see the class. Returns loss and logits (B, num_labels), or (B, T, num_labels) per token.
+
+        ``encoder_options`` (``position_ids``, ``output_attentions``, ``output_hidden_states``) go to
+        :meth:`BertModel.forward`.
+        """
+        out = self.bert(input_ids, attention_mask, token_type_ids, **encoder_options)
+        vectors = out.last_hidden_state if self.per_token else out.pooler_output  # (B, T, H) or (B, H)
+        logits = self.classifier(self.dropout(vectors))
+        loss = None if labels is None else self._loss(logits, labels)
+        return replace(out, loss=loss, logits=logits)
+
+
+class BertForSequenceClassification(_BertClassifier):
+    """A linear classifier on the pooled [CLS] vector.
+
+    labels: (B,) class ids, (B,) floats for regression (num_labels=1), or (B, num_labels) multi-label.
+    """
 
     def _loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         B = logits.size(0)
@@ -822,8 +653,10 @@ class BertForSequenceClassification(BertPreTrainedModel):
                     f"labels have shape {tuple(labels.shape)}, expected ({B},): one class id per example"
                 )
             if labels.numel() and (int(labels.min()) < 0 or int(labels.max()) >= self.num_labels):
-                raise ValueError(f"labels must be class ids in [0, {self.num_labels}), got "
-                                 f"{int(labels.min())}..{int(labels.max())}; set num_labels in the config")  # fmt: skip
+                raise ValueError(
+                    f"labels must be class ids in [0, {self.num_labels}), got "
+                    f"{int(labels.min())}..{int(labels.max())}; set num_labels in the config"
+                )
             return F.cross_entropy(logits.float(), labels.view(-1))
         if tuple(labels.shape) != tuple(logits.shape):
             raise ValueError(
@@ -832,36 +665,18 @@ class BertForSequenceClassification(BertPreTrainedModel):
         return F.binary_cross_entropy_with_logits(logits.float(), labels.float())
 
 
-class BertForTokenClassification(BertPreTrainedModel):
-    """A linear classifier on every token's vector (e.g. named-entity tags)."""
+class BertForTokenClassification(_BertClassifier):
+    """A linear classifier on every token's vector (e.g. named-entity tags).
 
-    def __init__(self, config: BertConfig):
-        super().__init__(config)
-        self.num_labels = config.num_labels
-        self.bert = BertModel(config, add_pooling_layer=False)
-        p = config.classifier_dropout if config.classifier_dropout is not None else config.hidden_dropout_prob
-        self.dropout = nn.Dropout(p)
-        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
-        self.post_init()
+    labels: (B, T) tag ids, -100 for positions to ignore (padding, sub-word continuations).
+    """
 
-    def forward(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None, labels=None,
-                output_attentions=False, output_hidden_states=False) -> ModelOutput:  # fmt: skip
-        """labels: (B, T) tag ids, -100 for positions to ignore (padding, sub-word continuations)."""
-        out = self.bert(
-            input_ids, attention_mask, token_type_ids, position_ids, output_attentions, output_hidden_states
-        )
-        logits = self.classifier(self.dropout(out.last_hidden_state))  # (B, T, num_labels)
-        loss = None
-        if labels is not None:
-            if tuple(labels.shape) != tuple(input_ids.shape):
-                raise ValueError(
-                    f"labels have shape {tuple(labels.shape)}, expected {tuple(input_ids.shape)}"
-                )
-            loss = F.cross_entropy(
-                logits.float().view(-1, self.num_labels), labels.view(-1), ignore_index=-100
-            )
-        return ModelOutput(loss=loss, logits=logits, last_hidden_state=out.last_hidden_state,
-                          hidden_states=out.hidden_states, attentions=out.attentions)  # fmt: skip
+    per_token = True
+
+    def _loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        if tuple(labels.shape) != tuple(logits.shape[:2]):
+            raise ValueError(f"labels have shape {tuple(labels.shape)}, expected {tuple(logits.shape[:2])}")
+        return F.cross_entropy(logits.float().flatten(0, 1), labels.flatten(), ignore_index=-100)
 
 
 class BertForQuestionAnswering(BertPreTrainedModel):
@@ -878,12 +693,17 @@ class BertForQuestionAnswering(BertPreTrainedModel):
         self.qa_outputs = nn.Linear(config.hidden_size, 2)
         self.post_init()
 
-    def forward(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None, start_positions=None,
-                end_positions=None, output_attentions=False, output_hidden_states=False) -> ModelOutput:  # fmt: skip
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
+        start_positions: torch.Tensor | None = None,
+        end_positions: torch.Tensor | None = None,
+        **encoder_options: Any,
+    ) -> ModelOutput:
         """start_positions, end_positions: (B,) token indices of the answer; the loss averages both ends."""
-        out = self.bert(
-            input_ids, attention_mask, token_type_ids, position_ids, output_attentions, output_hidden_states
-        )
+        out = self.bert(input_ids, attention_mask, token_type_ids, **encoder_options)
         start_logits, end_logits = self.qa_outputs(out.last_hidden_state).unbind(dim=-1)  # (B, T) each
         loss = None
         if start_positions is not None and end_positions is not None:
@@ -896,11 +716,9 @@ class BertForQuestionAnswering(BertPreTrainedModel):
             # positions outside the sequence are ignored (as in transformers)
             start = start_positions.view(-1).clamp(0, T)
             end = end_positions.view(-1).clamp(0, T)
-            loss = (F.cross_entropy(start_logits.float(), start, ignore_index=T)
-                    + F.cross_entropy(end_logits.float(), end, ignore_index=T)) / 2  # fmt: skip
-        return ModelOutput(loss=loss, start_logits=start_logits, end_logits=end_logits,
-                          last_hidden_state=out.last_hidden_state, hidden_states=out.hidden_states,
-                          attentions=out.attentions)  # fmt: skip
+            start_loss = F.cross_entropy(start_logits.float(), start, ignore_index=T)
+            loss = (start_loss + F.cross_entropy(end_logits.float(), end, ignore_index=T)) / 2
+        return replace(out, loss=loss, start_logits=start_logits, end_logits=end_logits)
 
 
 TASK_MODELS = {
@@ -912,5 +730,205 @@ TASK_MODELS = {
         BertForSequenceClassification,
         BertForTokenClassification,
         BertForQuestionAnswering,
-    )  # fmt: skip
+    )
 }
+
+
+# Loading and saving: the model folder ---------------------------------------------------------------
+
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+
+
+def _save_model_folder(model: BertPreTrainedModel, directory: str | Path) -> Path:
+    """``save_pretrained``: ``config.json`` and ``model.safetensors``, each file replaced whole."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    tied = model._tied_weights_keys
+    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items() if k not in tied}
+    config = {"architectures": [type(model).__name__], "model_type": "bert", **model.config.to_dict()}
+    # write to a temporary name, then rename: an interrupted save never leaves half a file behind
+    save_file(tensors, str(directory / (WEIGHTS_FILE + ".tmp")), metadata={"format": "pt"})
+    (directory / (CONFIG_FILE + ".tmp")).write_text(json.dumps(config, indent=2) + "\n")
+    for name in (WEIGHTS_FILE, CONFIG_FILE):
+        os.replace(directory / (name + ".tmp"), directory / name)
+    return directory
+
+
+def read_model_folder(directory: str | Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    """The config (a dict, as in ``config.json``) and the weights of a model folder, as they are stored.
+
+    The one place that reads a model folder: :meth:`BertPreTrainedModel.from_pretrained` and the
+    training checkpoints (:mod:`course_utils.checkpoint`) both come here. Nothing is unpickled.
+    """
+    directory = Path(directory)
+    if not (directory / CONFIG_FILE).is_file() or not (directory / WEIGHTS_FILE).is_file():
+        raise FileNotFoundError(
+            f"{directory} is not a model folder: it needs {CONFIG_FILE} and {WEIGHTS_FILE} "
+            "(save one with model.save_pretrained(folder))"
+        )
+    config = json.loads((directory / CONFIG_FILE).read_text())
+    return config, load_file(str(directory / WEIGHTS_FILE))
+
+
+def _load_model_folder(
+    cls: type[BertPreTrainedModel],
+    directory: str | Path,
+    output_loading_info: bool,
+    config_overrides: Mapping[str, Any],
+):
+    """``from_pretrained``: build ``cls`` from the folder's config, then load the weights that fit it."""
+    saved_config, weights = read_model_folder(directory)
+    model = cls(BertConfig.from_dict({**saved_config, **config_overrides}))
+    weights = _upgrade_state_dict(_match_prefix(weights, model), model._tied_weights_keys)
+    own = model.state_dict()
+    missing = [k for k in own if k not in weights and k not in model._tied_weights_keys]
+    unexpected = [k for k in weights if k not in own]
+    prefix = model.base_model_prefix + "."
+    lacking = [k for k in missing if k.removeprefix(prefix).startswith(("embeddings.", "encoder."))]
+    if lacking:
+        raise ValueError(
+            f"{directory} lacks encoder weights of {cls.__name__} ({len(lacking)}): {_short_list(lacking)}; "
+            "is it a BERT model folder (saved by save_pretrained)?"
+        )
+    model.load_state_dict({k: v for k, v in weights.items() if k in own}, strict=False)
+    if missing:
+        logger.info("%s: newly initialised (not in %s): %s", cls.__name__, directory, _short_list(missing))
+    if unexpected:
+        logger.info("%s: not used from %s: %s", cls.__name__, directory, _short_list(unexpected))
+    if output_loading_info:
+        return model, {"missing_keys": missing, "unexpected_keys": unexpected}
+    return model
+
+
+def _match_prefix(weights: dict[str, torch.Tensor], model: BertPreTrainedModel) -> dict[str, torch.Tensor]:
+    """Name the folder's weights as the model does: ``bert.*`` in a task model, no prefix in a BertModel."""
+    prefix = model.base_model_prefix + "."
+    model_has = any(k.startswith(prefix) for k in model.state_dict())
+    folder_has = any(k.startswith(prefix) for k in weights)
+    if folder_has and not model_has:  # a task model's folder into a BertModel: its heads go unused
+        return {k.removeprefix(prefix): v for k, v in weights.items()}
+    if model_has and not folder_has:  # a BertModel's folder into a task model
+        return {prefix + k: v for k, v in weights.items()}
+    return weights
+
+
+def _checked_state_dict(
+    model: BertPreTrainedModel, state_dict: Mapping[str, torch.Tensor], strict: bool
+) -> dict[str, torch.Tensor]:
+    """``load_state_dict``'s checks: old names upgraded, differing keys (if strict) and shapes listed."""
+    state_dict = _upgrade_state_dict(dict(state_dict), model._tied_weights_keys)
+    own = model.state_dict()
+    if strict:
+        missing = sorted(set(own) - set(state_dict))
+        unexpected = sorted(set(state_dict) - set(own))
+        if missing or unexpected:
+            raise KeyError(
+                f"state dict does not match {type(model).__name__}:\n"
+                f"  missing keys ({len(missing)}): {_short_list(missing)}\n"
+                f"  unexpected keys ({len(unexpected)}): {_short_list(unexpected)}\n"
+                "Load a checkpoint of the same class (a BertModel's weights have no 'bert.' prefix and no "
+                "heads), use from_pretrained(folder) to load another class's folder, or pass strict=False "
+                "to load only the matching keys."
+            )
+    wrong = [
+        f"{k}: checkpoint {tuple(v.shape)} vs model {tuple(own[k].shape)}"
+        for k, v in state_dict.items()
+        if k in own and v.shape != own[k].shape
+    ]
+    if wrong:
+        raise ValueError(
+            "the checkpoint was made with a different config; shapes differ for "
+            f"{len(wrong)} tensors: {_short_list(wrong)}. Build the model from the checkpoint's config."
+        )
+    return state_dict
+
+
+def _upgrade_state_dict(sd: dict[str, torch.Tensor], tied: Mapping[str, str]) -> dict[str, torch.Tensor]:
+    """Today's names for older checkpoints' keys, without the buffers we rebuild, with the tied keys."""
+    out = {}
+    for key, value in sd.items():
+        if key.endswith(("embeddings.position_ids", "embeddings.token_type_ids")):
+            continue  # buffers that older checkpoints saved
+        if key.endswith("LayerNorm.gamma"):
+            key = key.removesuffix("gamma") + "weight"
+        elif key.endswith("LayerNorm.beta"):
+            key = key.removesuffix("beta") + "bias"
+        out[key] = value
+    for key, source in tied.items():
+        if key not in out and source in out:
+            out[key] = out[source]
+    return out
+
+
+def _short_list(items: list[str], limit: int = 8) -> str:
+    shown = ", ".join(items[:limit])
+    return (shown + f", ... (+{len(items) - limit} more)") if len(items) > limit else (shown or "none")
+
+
+# Input checks: bad input is caught where it enters the model, with the values and the fix -----------
+
+
+def check_token_ids(
+    ids: torch.Tensor | Sequence[int] | int, vocab_size: int, name: str = "input_ids", hint: str = ""
+) -> None:
+    """Raise a clear error if a token id is outside ``[0, vocab_size)``: the course's one check of this.
+
+    Args:
+        ids: token ids of any shape (a tensor, a list or one int).
+        vocab_size: V, the number of ids.
+        name: what the ids are, for the message.
+        hint: the likely cause, appended to the message.
+    """
+    ids = torch.as_tensor(ids)
+    if ids.numel() == 0:
+        return
+    lo, hi = int(ids.min()), int(ids.max())
+    if lo < 0 or hi >= vocab_size:
+        bad = lo if lo < 0 else hi
+        raise ValueError(
+            f"{name}: token id {bad} is outside the vocabulary [0, {vocab_size})"
+            + (f"; {hint}" if hint else "")
+        )
+
+
+def _check_inputs(
+    config: BertConfig,
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor | None,
+    token_type_ids: torch.Tensor | None,
+    position_ids: torch.Tensor | None,
+) -> None:
+    """What ``BertModel.forward`` checks before it embeds anything."""
+    if not isinstance(input_ids, torch.Tensor) or input_ids.dim() != 2:
+        shape = tuple(input_ids.shape) if isinstance(input_ids, torch.Tensor) else type(input_ids).__name__
+        raise ValueError(
+            f"input_ids must be a (batch, tokens) tensor, got {shape}; add a batch dimension with "
+            "input_ids[None] for a single sequence"
+        )
+    if input_ids.dtype not in (torch.long, torch.int, torch.int16, torch.uint8):
+        raise TypeError(f"input_ids must hold integer ids, got dtype {input_ids.dtype}")
+    B, T = input_ids.shape
+    max_T = config.max_position_embeddings
+    if T > max_T:
+        raise ValueError(
+            f"sequence length {T} is longer than max_position_embeddings={max_T}; truncate the input "
+            f"(tokenizer(..., truncation=True, max_length={max_T}))"
+        )
+    check_token_ids(
+        input_ids, config.vocab_size, hint="the tokenizer and the model's vocab_size do not match"
+    )
+    for name, t in (("attention_mask", attention_mask), ("token_type_ids", token_type_ids)):
+        if t is not None and tuple(t.shape) != (B, T):
+            raise ValueError(
+                f"{name} has shape {tuple(t.shape)} but input_ids has shape {(B, T)}; "
+                "they must match (pad both the same way)"
+            )
+    if token_type_ids is not None and token_type_ids.numel():
+        lo, hi = int(token_type_ids.min()), int(token_type_ids.max())
+        if lo < 0 or hi >= config.type_vocab_size:
+            raise ValueError(
+                f"token_type_ids must be in [0, {config.type_vocab_size}), got values {lo}..{hi}"
+            )
+    if position_ids is not None and position_ids.numel() and int(position_ids.max()) >= max_T:
+        raise ValueError(f"position id {int(position_ids.max())} >= max_position_embeddings={max_T}")

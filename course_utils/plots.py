@@ -14,6 +14,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from course_utils.history import History
+from course_utils.metrics import confusion
+from course_utils.utils import eval_mode, model_device
+
 __all__ = ["bertviz_views", "plot_attention", "plot_confusion", "plot_history", "smooth"]
 
 
@@ -47,9 +51,7 @@ def smooth(values: Sequence[float], weight: float = 0.9) -> list[float]:
     return out
 
 
-def _as_history(history: Any):
-    from course_utils.history import History
-
+def _as_history(history: Any) -> History:
     if isinstance(history, History):
         return history
     if isinstance(history, Mapping):
@@ -143,8 +145,6 @@ def plot_confusion(
         The Figure.
     """
     import seaborn as sns
-
-    from course_utils.metrics import confusion
 
     if (cm is None) == (y_true is None or y_pred is None):
         raise ValueError("give either cm, or both y_true and y_pred")
@@ -321,16 +321,13 @@ def bertviz_views(
     if view not in views:
         raise ValueError(f"view={view!r} must be 'head' or 'model'")
     if device is None:
-        device = next(model.parameters()).device
+        device = model_device(model)
     enc = tokenizer(sentence_a, sentence_b, return_tensors="pt")
     inputs = {
         k: v.to(device) for k, v in enc.items() if k in ("input_ids", "token_type_ids", "attention_mask")
     }
-    was_training = model.training
-    model.eval()
-    with torch.no_grad():
+    with eval_mode(model), torch.no_grad():
         out = model(**inputs, output_attentions=True)
-    model.train(was_training)
     if not out.attentions:
         raise ValueError("the model returned no attentions; it must accept output_attentions=True")
     attention = tuple(a.detach().float().cpu() for a in out.attentions)

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import shlex
 import shutil
 import sys
@@ -26,6 +24,21 @@ from typing import Any
 import torch
 from torch import nn
 from torch.utils.data import DataLoader
+
+from course_utils import world
+from course_utils.data import PretrainingCollator, PretrainingDataset
+from course_utils.model import BertConfig, BertForPreTraining, BertPreTrainedModel
+from course_utils.tokenizer import TOKENIZER_DIR, load_tokenizer
+from course_utils.train import move_to_device, train
+from course_utils.utils import (
+    autocast,
+    count_parameters,
+    eval_mode,
+    get_device,
+    machine_description,
+    model_device,
+    set_seed,
+)
 
 __all__ = [
     "PRETRAINED_DIR",
@@ -50,9 +63,7 @@ DEFAULTS = dict(steps=2500, batch_size=128, max_length=64, lr=2e-3, warmup=0.06,
 
 
 def _documents(split: str, seed: int, max_documents: int | None) -> list[list[str]]:
-    from course_utils.world import story_corpus
-
-    docs = story_corpus(split, seed=seed)
+    docs = world.story_corpus(split, seed=seed)
     if max_documents is not None:
         if max_documents < 2:
             raise ValueError(f"max_documents={max_documents} must be at least 2 (NSP needs other documents)")
@@ -64,8 +75,6 @@ def _fixed_batches(
     documents: list[list[str]], tokenizer: Any, *, batch_size: int, max_length: int, seed: int
 ) -> list[dict[str, torch.Tensor]]:
     """Held-out batches masked once with a seeded collator: every evaluation scores the same masks."""
-    from course_utils.data import PretrainingCollator, PretrainingDataset
-
     dataset = PretrainingDataset(documents, tokenizer, max_length=max_length, seed=seed)
     collate = PretrainingCollator(tokenizer, seed=seed)
     return list(DataLoader(dataset, batch_size=batch_size, shuffle=False, collate_fn=collate))
@@ -94,31 +103,26 @@ def pretraining_metrics(
         ``best_constant_accuracy``: the accuracy of always predicting the token most frequent among
         these masked positions (no constant guess does better), and ``nsp_majority_accuracy``.
     """
-    from course_utils.train import move_to_device
-    from course_utils.utils import autocast
-
-    device = next(model.parameters()).device if device is None else torch.device(device)
-    was_training = model.training
-    model.eval()
+    device = model_device(model) if device is None else torch.device(device)
     correct = total = nsp_correct = pairs = 0
     mlm_sum = nsp_sum = 0.0
     label_counts: Counter[int] = Counter()
     nsp_ones = 0
-    for batch in batches:
-        batch = move_to_device(batch, device)
-        with autocast(device):
-            out = model(**batch, masked_only=True)
-        targets = batch["labels"][batch["labels"] != -100]  # (N,), the order of prediction_logits
-        correct += int((out.prediction_logits.argmax(-1) == targets).sum())
-        total += targets.numel()
-        mlm_sum += float(out.mlm_loss) * targets.numel()
-        label_counts.update(targets.tolist())
-        nsp = batch["next_sentence_label"]
-        nsp_correct += int((out.seq_relationship_logits.argmax(-1) == nsp).sum())
-        pairs += nsp.numel()
-        nsp_sum += float(out.nsp_loss) * nsp.numel()
-        nsp_ones += int(nsp.sum())
-    model.train(was_training)
+    with eval_mode(model):
+        for batch in batches:
+            batch = move_to_device(batch, device)
+            with autocast(device):
+                out = model(**batch, masked_only=True)
+            targets = batch["labels"][batch["labels"] != -100]  # (N,), the order of prediction_logits
+            correct += int((out.prediction_logits.argmax(-1) == targets).sum())
+            total += targets.numel()
+            mlm_sum += float(out.mlm_loss) * targets.numel()
+            label_counts.update(targets.tolist())
+            nsp = batch["next_sentence_label"]
+            nsp_correct += int((out.seq_relationship_logits.argmax(-1) == nsp).sum())
+            pairs += nsp.numel()
+            nsp_sum += float(out.nsp_loss) * nsp.numel()
+            nsp_ones += int(nsp.sum())
     if total == 0 or pairs == 0:
         raise ValueError("no masked tokens or no pairs to score: are the batches empty?")
     metrics = {
@@ -180,22 +184,6 @@ def evaluate_pretrained(
 # ----------------------------------------------------------------------------------------------------
 
 
-def machine_description(device: torch.device) -> dict[str, Any]:
-    """Where a run happened: enough to judge its timing."""
-    info = {
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "device": str(device),
-    }
-    if device.type == "cuda":
-        info["gpu"] = torch.cuda.get_device_name(device)
-    return info
-
-
 def _round(value: Any, digits: int = 5) -> Any:
     """Round floats (recursively) so the log stays small and readable."""
     if isinstance(value, float):
@@ -244,12 +232,6 @@ def pretrain(
     Returns:
         The trained model (eval mode) and the log written to ``training_log.json``.
     """
-    from course_utils.data import PretrainingCollator, PretrainingDataset
-    from course_utils.model import BertConfig, BertForPreTraining
-    from course_utils.tokenizer import TOKENIZER_DIR, load_tokenizer
-    from course_utils.train import train
-    from course_utils.utils import count_parameters, get_device, set_seed
-
     device = get_device() if device is None else torch.device(device)
     tokenizer = load_tokenizer()
     set_seed(seed)  # the initial weights
@@ -313,7 +295,7 @@ def pretrain(
             "weight_decay": 0.01,
             "max_grad_norm": 1.0,
             "masked_only": True,
-            "mlm_probability": collate.mlm_probability,
+            "mlm_probability": collate.masking.mlm_probability,
         },
         "data": {
             "train_documents": len(train_docs),
@@ -344,14 +326,6 @@ def pretrain(
 # ----------------------------------------------------------------------------------------------------
 
 
-def _check_shipped(directory: Path) -> None:
-    if not (directory / "model.safetensors").is_file():
-        raise FileNotFoundError(
-            f"no pretrained model in {directory}; reinstall course_utils, or make one with "
-            "`python -m course_utils.pretrain --out <folder>` and pass directory=<folder>"
-        )
-
-
 def load_pretrained(device: torch.device | str | None = None, directory: str | Path | None = None):
     """The course's pretrained mini-BERT and its tokenizer, from the files shipped with ``course_utils``.
 
@@ -364,33 +338,21 @@ def load_pretrained(device: torch.device | str | None = None, directory: str | P
     Returns:
         ``(model, tokenizer)``.
     """
-    from course_utils.model import BertForPreTraining
-    from course_utils.tokenizer import load_tokenizer
-    from course_utils.utils import get_device
-
-    path = PRETRAINED_DIR if directory is None else Path(directory)
-    _check_shipped(path)
-    device = get_device() if device is None else torch.device(device)
-    model = BertForPreTraining.from_pretrained(path).to(device).eval()
-    tokenizer = load_tokenizer(path)
-    if len(tokenizer) != model.config.vocab_size:
-        raise ValueError(
-            f"the tokenizer in {path} has {len(tokenizer)} tokens but the model expects "
-            f"{model.config.vocab_size}; the folder is inconsistent"
-        )
-    return model, tokenizer
+    model, tokenizer = load_pretrained_for(BertForPreTraining, device, directory)
+    return model.eval(), tokenizer
 
 
 def load_pretrained_for(
-    task_class: type,
+    task_class: type[BertPreTrainedModel],
     device: torch.device | str | None = None,
     directory: str | Path | None = None,
     **config_overrides: Any,
 ):
     """A task model (e.g. ``BertForSequenceClassification``) whose encoder starts from the pretrained one.
 
-    The encoder weights (``bert.*``) are copied from the shipped checkpoint; the task head is new
-    (randomly initialised), as when fine-tuning BERT.
+    ``task_class.from_pretrained`` of the shipped folder: the encoder weights (``bert.*``) come from the
+    checkpoint; a head the checkpoint lacks (e.g. a classifier) is new, randomly initialised, as when
+    fine-tuning BERT.
 
     Args:
         task_class: a course model class from :mod:`course_utils.model`.
@@ -401,32 +363,23 @@ def load_pretrained_for(
     Returns:
         ``(model, tokenizer)``, the model in train mode.
     """
-    from safetensors.torch import load_file
-
-    from course_utils.model import BertConfig, BertPreTrainedModel
-    from course_utils.tokenizer import load_tokenizer
-    from course_utils.utils import get_device
-
     if not (isinstance(task_class, type) and issubclass(task_class, BertPreTrainedModel)):
         raise TypeError(f"task_class must be a course model class, got {task_class!r}")
     path = PRETRAINED_DIR if directory is None else Path(directory)
-    _check_shipped(path)
-    config = BertConfig.from_dict({**json.loads((path / "config.json").read_text()), **config_overrides})
-    model = task_class(config)
-    weights = load_file(str(path / "model.safetensors"))
-    own = model.state_dict()
-    if task_class.__name__ == "BertModel":
-        encoder = {k[len("bert.") :]: v for k, v in weights.items() if k.startswith("bert.")}
-    else:
-        encoder = {k: v for k, v in weights.items() if k.startswith("bert.")}
-    encoder = {k: v for k, v in encoder.items() if k in own}  # e.g. no pooler for token classification
-    wanted = [k for k in own if k.startswith("bert.") or task_class.__name__ == "BertModel"]
-    missing = [k for k in wanted if k not in encoder]
-    if missing:
-        raise KeyError(f"the checkpoint in {path} lacks encoder weights {missing[:5]}")
-    model.load_state_dict(encoder, strict=False)
+    if not (path / "model.safetensors").is_file():
+        raise FileNotFoundError(
+            f"no pretrained model in {path}; reinstall course_utils, or make one with "
+            "`python -m course_utils.pretrain --out <folder>` and pass directory=<folder>"
+        )
+    model = task_class.from_pretrained(path, **config_overrides)
+    tokenizer = load_tokenizer(path)
+    if len(tokenizer) != model.config.vocab_size:
+        raise ValueError(
+            f"the tokenizer in {path} has {len(tokenizer)} tokens but the model expects "
+            f"{model.config.vocab_size}; the folder is inconsistent"
+        )
     device = get_device() if device is None else torch.device(device)
-    return model.to(device).train(), load_tokenizer(path)
+    return model.to(device).train(), tokenizer
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -21,15 +21,17 @@ For the reverse direction (target -> English, e.g. back-translation) use the sam
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils.data import DataLoader
 
-from course_utils.model import attention
+from course_utils.model import ModelOutput, attention
 from course_utils.text import Vocab, pad_batch, simple_tokenize
+from course_utils.train import make_optimizer, train
+from course_utils.utils import eval_mode, model_device
 
 Pair = tuple[str, str]  # (source sentence, target sentence)
 
@@ -313,8 +315,10 @@ class Seq2SeqTransformer(nn.Module):
         max_len = self.max_len - 1 if max_len is None else max_len
         if not 1 <= max_len < self.max_len:
             raise ValueError(f"max_len must be between 1 and {self.max_len - 1}, got {max_len}")
-        was_training = self.training
-        self.eval()
+        with eval_mode(self):
+            return self._greedy(src, max_len)
+
+    def _greedy(self, src: torch.Tensor, max_len: int) -> torch.Tensor:
         memory, src_keep = self.encode(src)
         B = src.shape[0]
         ys = torch.full((B, 1), self.bos_id, dtype=torch.long, device=src.device)
@@ -327,7 +331,6 @@ class Seq2SeqTransformer(nn.Module):
             done |= next_id == self.eos_id
             if done.all():
                 break
-        self.train(was_training)
         return ys[:, 1:]
 
 
@@ -364,8 +367,34 @@ def encode_pairs(
     return src, tgt
 
 
-def _device_of(model: nn.Module) -> torch.device:
-    return next(model.parameters()).device
+class TeacherForcing(nn.Module):
+    """A :class:`Seq2SeqTransformer` made to fit the training loop: ``forward(src, tgt)`` returns its loss.
+
+    :func:`course_utils.train.train` calls ``model(**batch).loss``; this wrapper holds no parameters of
+    its own, so training it trains the translation model.
+    """
+
+    def __init__(self, model: Seq2SeqTransformer, label_smoothing: float = 0.0):
+        super().__init__()
+        self.model, self.label_smoothing = model, label_smoothing
+
+    def forward(self, src: torch.Tensor, tgt: torch.Tensor) -> ModelOutput:
+        return ModelOutput(loss=self.model.loss(src, tgt, label_smoothing=self.label_smoothing))
+
+
+def pair_loader(
+    pairs: Sequence[Pair], src_vocab: Vocab, tgt_vocab: Vocab, batch_size: int, pad_id: int = 0
+) -> DataLoader:
+    """Shuffled batches ``{"src": (B, S), "tgt": (B, T)}`` of encoded pairs, padded per batch."""
+    src, tgt = encode_pairs(pairs, src_vocab, tgt_vocab)
+
+    def collate(indices: list[int]) -> dict[str, torch.Tensor]:
+        return {
+            "src": pad_batch([src[i] for i in indices], pad_id=pad_id)[0],
+            "tgt": pad_batch([tgt[i] for i in indices], pad_id=pad_id)[0],
+        }
+
+    return DataLoader(range(len(src)), batch_size=batch_size, shuffle=True, collate_fn=collate)
 
 
 def train_seq2seq(
@@ -379,60 +408,42 @@ def train_seq2seq(
     seed: int = 0,
     label_smoothing: float = 0.0,
     time_limit: float | None = None,
-    log_every: int = 0,
+    progress: bool = False,
 ) -> dict[str, list[float]]:
-    """Train with teacher forcing and Adam (linear warmup over the first 5% of steps, then linear decay).
+    """Train with teacher forcing, using the course's training loop.
+
+    It is :func:`course_utils.train.train` with Adam's betas of the transformer paper (0.9, 0.98), no
+    weight decay, the BERT schedule (linear warmup over the first 5% of steps, then linear decay) and
+    gradient clipping at 1.0.
 
     Args:
-        model: the model (already on its device).
+        model: the model (already on its device; it trains there).
         pairs: (source, target) sentence pairs.
         src_vocab, tgt_vocab: from :func:`build_vocabs`.
         epochs: passes over ``pairs``.
         lr: peak learning rate.
         batch_size: pairs per step.
-        seed: seeds the shuffling.
+        seed: seeds the shuffling (and the random state of the run).
         label_smoothing: passed to the cross-entropy.
         time_limit: stop after this many seconds (None: run every epoch).
-        log_every: print the loss every this many steps (0: silent).
+        progress: show a progress bar.
 
     Returns:
         ``{"step": [...], "loss": [...]}``, the training loss after every step.
     """
-    src, tgt = encode_pairs(pairs, src_vocab, tgt_vocab)
-    device = _device_of(model)
-    gen = torch.Generator().manual_seed(seed)
-    steps_per_epoch = math.ceil(len(src) / batch_size)
-    total = epochs * steps_per_epoch
-    warmup = max(1, total // 20)
-    opt = torch.optim.Adam(model.parameters(), lr=lr, betas=(0.9, 0.98))
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min((s + 1) / warmup, max(0.0, (total - s) / max(1, total - warmup)))
+    wrapped = TeacherForcing(model, label_smoothing)
+    history = train(
+        wrapped,
+        pair_loader(pairs, src_vocab, tgt_vocab, batch_size, pad_id=model.pad_id),
+        epochs=epochs,
+        warmup=0.05,
+        optimizer=make_optimizer(wrapped, lr, weight_decay=0.0, betas=(0.9, 0.98)),
+        device=model_device(model),
+        seed=seed,
+        progress=progress,
+        max_seconds=time_limit,
     )
-    history: dict[str, list[float]] = {"step": [], "loss": []}
-    start, step = time.perf_counter(), 0
-    model.train()
-    for _ in range(epochs):
-        order = torch.randperm(len(src), generator=gen).tolist()
-        for i in range(0, len(order), batch_size):
-            idx = order[i : i + batch_size]
-            s, _ = pad_batch([src[j] for j in idx], pad_id=model.pad_id)
-            t, _ = pad_batch([tgt[j] for j in idx], pad_id=model.pad_id)
-            loss = model.loss(s.to(device), t.to(device), label_smoothing=label_smoothing)
-            opt.zero_grad()
-            loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
-            sched.step()
-            step += 1
-            history["step"].append(step)
-            history["loss"].append(loss.item())
-            if log_every and step % log_every == 0:
-                print(f"step {step:4d}  loss {loss.item():.3f}")
-            if time_limit is not None and time.perf_counter() - start > time_limit:
-                model.eval()
-                return history
-    model.eval()
-    return history
+    return {"step": history.steps, "loss": history.train_loss}
 
 
 def _decode_ids(ids: Sequence[int], vocab: Vocab) -> list[str]:
@@ -444,33 +455,6 @@ def _decode_ids(ids: Sequence[int], vocab: Vocab) -> list[str]:
             break
         out.append(i)
     return vocab.decode(out, skip_specials=True)
-
-
-def translate_tokens(
-    model: Seq2SeqTransformer,
-    sentences: Sequence[str],
-    src_vocab: Vocab,
-    tgt_vocab: Vocab,
-    max_len: int | None = None,
-    batch_size: int = 256,
-) -> list[list[str]]:
-    """Greedy translations of ``sentences`` as token lists."""
-    if isinstance(sentences, str):
-        raise TypeError("translate expects a list of sentences; wrap a single one: [sentence]")
-    device = _device_of(model)
-    out: list[list[str]] = []
-    for i in range(0, len(sentences), batch_size):
-        chunk = sentences[i : i + batch_size]
-        src, _ = pad_batch(
-            [src_vocab.encode(simple_tokenize(s)) or [src_vocab.unk_id] for s in chunk], model.pad_id
-        )
-        if src.shape[1] > model.max_len:
-            raise ValueError(
-                f"a sentence has {src.shape[1]} tokens, more than the model's max_len={model.max_len}"
-            )
-        ys = model.greedy_decode(src.to(device), max_len=max_len).cpu()
-        out.extend(_decode_ids(row, tgt_vocab) for row in ys)
-    return out
 
 
 def translate(
@@ -493,10 +477,22 @@ def translate(
     Returns:
         One translated string per input sentence.
     """
-    return [
-        " ".join(toks)
-        for toks in translate_tokens(model, sentences, src_vocab, tgt_vocab, max_len, batch_size)
-    ]
+    if isinstance(sentences, str):
+        raise TypeError("translate expects a list of sentences; wrap a single one: [sentence]")
+    device = model_device(model)
+    out: list[str] = []
+    for i in range(0, len(sentences), batch_size):
+        chunk = sentences[i : i + batch_size]
+        src, _ = pad_batch(
+            [src_vocab.encode(simple_tokenize(s)) or [src_vocab.unk_id] for s in chunk], model.pad_id
+        )
+        if src.shape[1] > model.max_len:
+            raise ValueError(
+                f"a sentence has {src.shape[1]} tokens, more than the model's max_len={model.max_len}"
+            )
+        ys = model.greedy_decode(src.to(device), max_len=max_len).cpu()
+        out.extend(" ".join(_decode_ids(row, tgt_vocab)) for row in ys)
+    return out
 
 
 def evaluate_translation(
@@ -510,7 +506,7 @@ def evaluate_translation(
         the same position.
     """
     _check_pairs(pairs)
-    preds = translate_tokens(model, [s for s, _ in pairs], src_vocab, tgt_vocab)
+    preds = [t.split() for t in translate(model, [s for s, _ in pairs], src_vocab, tgt_vocab)]
     exact, hit, total = 0, 0, 0
     for pred, (_, ref) in zip(preds, pairs):
         # compare with the reference as the model sees it (unknown target words become <unk>)

@@ -6,7 +6,7 @@ templates) and wraps it as a ``transformers`` fast tokenizer, so ``tok(a, b, tru
 padding=...)``, ``save_pretrained`` and ``from_pretrained`` all work offline.
 
 :func:`load_tokenizer` loads the course tokenizer shipped in ``course_utils/assets/tokenizer/``; it was
-trained on the English texts of the course world and ``python -m course_utils.tokenizer`` rebuilds it
+trained on the English texts of the course world and ``python -m course_utils.tokenizer --output DIR`` rebuilds it
 (the same files every time).
 
 Special tokens and their ids (the same order as in ``bert-base-uncased``'s first ids is not needed;
@@ -26,8 +26,23 @@ from pathlib import Path
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
 from transformers import PreTrainedTokenizerFast
 
-SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
-PAD_ID, UNK_ID, CLS_ID, SEP_ID, MASK_ID = range(len(SPECIAL_TOKENS))
+from course_utils import world
+from course_utils.special_tokens import CLS_ID, MASK_ID, PAD_ID, SEP_ID, SPECIAL_TOKENS, UNK_ID
+
+__all__ = [
+    "CLS_ID",
+    "MASK_ID",
+    "PAD_ID",
+    "SEP_ID",
+    "SPECIAL_TOKENS",
+    "TOKENIZER_DIR",
+    "UNK_ID",
+    "build_course_tokenizer",
+    "learn_wordpiece_vocab",
+    "load_tokenizer",
+    "save_tokenizer",
+    "train_wordpiece",
+]
 MODEL_MAX_LENGTH = 128
 # Vocabulary size of the shipped tokenizer: every common word of the course world is one token,
 # the rarest (seen a handful of times) and words from outside the world split into ``##`` pieces.
@@ -269,7 +284,11 @@ def load_tokenizer(directory: str | Path | None = None) -> PreTrainedTokenizerFa
     """
     path = TOKENIZER_DIR if directory is None else Path(directory)
     if not (path / "tokenizer.json").is_file():
-        hint = "reinstall course_utils or run `python -m course_utils.tokenizer`" if directory is None else ""
+        hint = (
+            "reinstall course_utils or run `python -m course_utils.tokenizer --output <folder>`"
+            if directory is None
+            else ""
+        )
         raise FileNotFoundError(f"no tokenizer.json in {str(path)!r}. {hint}".strip())
     tokenizer = PreTrainedTokenizerFast.from_pretrained(str(path), local_files_only=True)
     # Older files may not list token_type_ids; BERT needs them.
@@ -280,10 +299,8 @@ def load_tokenizer(directory: str | Path | None = None) -> PreTrainedTokenizerFa
 def build_course_tokenizer() -> PreTrainedTokenizerFast:
     """Train the course tokenizer from scratch: the English texts of the world's train splits, in a
     fixed order, ``vocab_size=SHIPPED_VOCAB_SIZE``. The result equals :func:`load_tokenizer`'s."""
-    from course_utils.world import english_texts
-
     return train_wordpiece(
-        english_texts("train", SHIPPED_SEED), vocab_size=SHIPPED_VOCAB_SIZE, min_frequency=2
+        world.english_texts("train", SHIPPED_SEED), vocab_size=SHIPPED_VOCAB_SIZE, min_frequency=2
     )
 
 
@@ -292,15 +309,24 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description="Rebuild the course WordPiece tokenizer from the course world."
     )
-    parser.add_argument("--output", default=str(TOKENIZER_DIR), help="directory to write (default: shipped)")
+    parser.add_argument(
+        "--output",
+        default=None,
+        help="directory to write (course_utils/assets/tokenizer replaces the shipped one)",
+    )
     parser.add_argument("--check", action="store_true", help="only check that the shipped files are current")
     args = parser.parse_args(argv)
+    if args.output is None and not args.check:
+        parser.error(
+            "give --output DIR (course_utils/assets/tokenizer replaces the shipped files) or --check"
+        )
     fresh = build_course_tokenizer()
     if args.check:
         shipped = load_tokenizer()
         if shipped.get_vocab() != fresh.get_vocab():
             raise SystemExit(
-                "the shipped tokenizer differs from a fresh build; run `python -m course_utils.tokenizer`"
+                "the shipped tokenizer differs from a fresh build; rebuild it with "
+                "`python -m course_utils.tokenizer --output course_utils/assets/tokenizer`"
             )
         print(f"shipped tokenizer is current ({len(shipped)} tokens)")
         return

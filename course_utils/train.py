@@ -21,6 +21,7 @@ import random
 import time
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +29,11 @@ import numpy as np
 import torch
 from torch import nn
 from torch.optim.lr_scheduler import LambdaLR
+from tqdm.auto import tqdm
 
+from course_utils.checkpoint import has_checkpoint, load_checkpoint, save_checkpoint, set_rng_state
 from course_utils.history import History
-from course_utils.utils import autocast, get_device, set_seed
+from course_utils.utils import autocast, eval_mode, get_device, model_device, set_seed
 
 __all__ = [
     "History",
@@ -40,6 +43,7 @@ __all__ = [
     "move_to_device",
     "predict",
     "train",
+    "train_step",
 ]
 
 
@@ -154,10 +158,10 @@ def move_to_device(batch: Any, device: torch.device | str) -> Any:
     return batch
 
 
-def _check_batch(batch: Any, step: int | str) -> Mapping[str, Any]:
+def _check_batch(batch: Any, where: str) -> Mapping[str, Any]:
     if not isinstance(batch, Mapping):
         raise TypeError(
-            f"batch {step} is a {type(batch).__name__}, but the training loop calls model(**batch): "
+            f"batch {where} is a {type(batch).__name__}, but the training loop calls model(**batch): "
             "make the DataLoader yield dicts such as {'input_ids': ..., 'attention_mask': ..., 'labels': ...} "
             "(a collate_fn that returns a dict does this)"
         )
@@ -182,7 +186,15 @@ def _forward(model: nn.Module, batch: Mapping[str, Any], device: torch.device, k
         return model(**batch, **kwargs)
 
 
-@torch.no_grad()
+def _outputs(model: nn.Module, loader: Iterable, device: torch.device | str | None, kwargs: Any, what: str):
+    """Yield ``(batch, output)`` for every batch of ``loader``, in eval mode and without gradients."""
+    device = model_device(model) if device is None else torch.device(device)
+    with eval_mode(model), torch.no_grad():
+        for i, batch in enumerate(loader):
+            batch = move_to_device(_check_batch(batch, f"#{i} of the {what}"), device)
+            yield batch, _forward(model, batch, device, kwargs or {})
+
+
 def evaluate(
     model: nn.Module,
     loader: Iterable,
@@ -200,14 +212,9 @@ def evaluate(
     Returns:
         ``{"loss": ...}`` plus the mean of every loss part the model returns (``mlm_loss``, ``nsp_loss``).
     """
-    device = _model_device(model) if device is None else torch.device(device)
-    was_training = model.training
-    model.eval()
     totals: dict[str, float] = {}
     count = 0
-    for i, batch in enumerate(loader):
-        batch = move_to_device(_check_batch(batch, f"#{i} of the evaluation loader"), device)
-        out = _forward(model, batch, device, forward_kwargs or {})
+    for batch, out in _outputs(model, loader, device, forward_kwargs, "evaluation loader"):
         if out.loss is None:
             raise ValueError(
                 "the model returned no loss during evaluation: the evaluation batches need labels"
@@ -216,13 +223,11 @@ def evaluate(
         for name, value in {"loss": out.loss, **_loss_parts(out)}.items():
             totals[name] = totals.get(name, 0.0) + float(value) * n
         count += n
-    model.train(was_training)
     if count == 0:
         raise ValueError("the evaluation loader is empty")
     return {name: total / count for name, total in totals.items()}
 
 
-@torch.no_grad()
 def predict(
     model: nn.Module,
     loader: Iterable,
@@ -242,18 +247,12 @@ def predict(
     Returns:
         The outputs concatenated along the batch dimension, e.g. (N, num_labels), as float32.
     """
-    device = _model_device(model) if device is None else torch.device(device)
-    was_training = model.training
-    model.eval()
     chunks = []
-    for i, batch in enumerate(loader):
-        batch = move_to_device(_check_batch(batch, f"#{i} of the loader"), device)
-        out = _forward(model, batch, device, forward_kwargs or {})
+    for _, out in _outputs(model, loader, device, forward_kwargs, "loader"):
         value = out[field]
         if value is None:
             raise ValueError(f"the model's output has no {field!r}; computed fields: {list(out.keys())}")
         chunks.append(value.detach().float().cpu())
-    model.train(was_training)
     if not chunks:
         raise ValueError("the loader is empty")
     shapes = {tuple(c.shape[1:]) for c in chunks}
@@ -263,12 +262,6 @@ def predict(
             "cannot be stacked; pad every batch to the same length for predict()"
         )
     return torch.cat(chunks)
-
-
-def _model_device(model: nn.Module) -> torch.device:
-    for p in model.parameters():
-        return p.device
-    return torch.device("cpu")
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -282,7 +275,7 @@ def _evaluation_rng(device: torch.device, seed: int, loader: Any):
 
     Every evaluation starts from ``seed`` (global generators and the loader's own collate generators),
     so a randomly masked evaluation set is masked the same way at every evaluation and the curves compare
-    like with like; afterwards every generator is back where training left it.
+    like with like; afterwards the training run continues exactly as if no evaluation had happened.
     """
     py, np_state = random.getstate(), np.random.get_state()
     own = {name: g.get_state() for name, g in _collate_generators(loader).items()}
@@ -329,6 +322,68 @@ def _collate_generators(loader: Any) -> dict[str, torch.Generator]:
     return found
 
 
+def _restore_random_state(saved: Mapping[str, Any], loader: Any) -> None:
+    """Put back the random state a checkpoint saved: global generators and the collate_fn's own."""
+    set_rng_state(saved["rng"])
+    generators = _collate_generators(loader)
+    for name, state in saved["collate_rng"].items():
+        if name not in generators:
+            raise ValueError(
+                f"the checkpoint saved the collate_fn's generator {name!r}, but this train_loader's "
+                "collate_fn has none; use the same collate_fn to resume"
+            )
+        generators[name].set_state(torch.tensor(state, dtype=torch.uint8))
+
+
+# ----------------------------------------------------------------------------------------------------
+# The steps of a run: plan it, resume it, feed it batches, take a step, evaluate, save
+# ----------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Plan:
+    """How long a run is and how often it evaluates, logs and saves (all in optimizer steps)."""
+
+    total_steps: int
+    steps_per_epoch: int
+    eval_every: int
+    log_every: int
+    checkpoint_every: int | None
+
+
+def _positive_int(name: str, value: Any) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
+        raise ValueError(f"{name}={value!r} must be a positive integer or None")
+
+
+def _plan_run(train_loader: Iterable, steps: int | None, epochs: int | None, **every: int | None) -> _Plan:
+    """Check how long to train against the loader, and fill in the default intervals."""
+    if (steps is None) == (epochs is None):
+        raise ValueError(f"give exactly one of steps= or epochs= (got steps={steps!r}, epochs={epochs!r})")
+    try:
+        steps_per_epoch = len(train_loader)  # type: ignore[arg-type]
+    except TypeError:
+        raise TypeError(
+            f"train_loader ({type(train_loader).__name__}) has no len(); use a DataLoader over a dataset "
+            "with __len__ (the loop needs to know where each epoch ends)"
+        ) from None
+    if steps_per_epoch == 0:
+        raise ValueError(
+            "train_loader is empty (0 batches): is the dataset empty, or batch_size larger than the "
+            "dataset with drop_last=True?"
+        )
+    for name, value in {"steps": steps, "epochs": epochs, **every}.items():
+        _positive_int(name, value)
+    total = steps if steps is not None else epochs * steps_per_epoch
+    return _Plan(
+        total_steps=total,
+        steps_per_epoch=steps_per_epoch,
+        eval_every=every["eval_every"] or max(1, total // 10),
+        log_every=every["log_every"] or max(1, min(50, total // 100)),
+        checkpoint_every=every["checkpoint_every"],
+    )
+
+
 def _resolve_warmup(warmup: float | int, total_steps: int) -> int:
     if isinstance(warmup, bool) or not isinstance(warmup, (int, float)) or warmup < 0:
         raise ValueError(f"warmup={warmup!r} must be a fraction in [0, 1) or a number of steps")
@@ -342,6 +397,120 @@ def _resolve_warmup(warmup: float | int, total_steps: int) -> int:
     if warmup > total_steps:
         raise ValueError(f"warmup={warmup} steps is longer than the run ({total_steps} steps)")
     return warmup
+
+
+def _resume(directory: Path, model, optimizer, scheduler, run_info: dict) -> tuple[int, History, dict]:
+    """Load a checkpoint into model, optimizer and scheduler; return its step, history and random state."""
+    ckpt = load_checkpoint(directory, model=model, optimizer=optimizer, scheduler=scheduler)
+    saved = ckpt.extra.get("run", {})
+    for key, value in run_info.items():
+        if key in saved and saved[key] != value:
+            raise ValueError(
+                f"cannot resume: the checkpoint in {directory} was made with {key}={saved[key]}, "
+                f"this run has {key}={value}; use the same settings or a new checkpoint_dir"
+            )
+    random_state = {"rng": ckpt.rng_state, "collate_rng": ckpt.extra.get("collate_rng", {})}
+    return ckpt.step, ckpt.history or History(), random_state
+
+
+def _batches(loader: Iterable, plan: _Plan, seed: int, start_step: int, saved_random: dict | None):
+    """Yield ``(step, epoch, batch)`` from ``start_step + 1`` to the end of the run, epoch after epoch.
+
+    Each epoch's order is seeded by (seed, epoch). When resuming, the batches the checkpointed run had
+    already consumed in its last epoch are skipped, and only then is the saved random state put back
+    (making the skipped batches may itself have drawn random numbers).
+    """
+    step = start_step
+    epoch, skip = divmod(start_step, plan.steps_per_epoch)
+    while step < plan.total_steps:
+        _seed_epoch_order(loader, seed, epoch)
+        if skip == 0 and saved_random is not None:  # resuming at an epoch boundary
+            _restore_random_state(saved_random, loader)
+            saved_random = None
+        batches = iter(loader)
+        for _ in range(skip):  # fast-forward to where the checkpoint stopped
+            next(batches)
+        if saved_random is not None:
+            _restore_random_state(saved_random, loader)
+            saved_random = None
+        skip, step_at_start = 0, step
+        for batch in batches:
+            step += 1
+            yield step, epoch, batch
+            if step == plan.total_steps:
+                return  # before the loader makes a batch that would not be used
+        if step == step_at_start:
+            raise ValueError(
+                f"train_loader gave no batch in epoch {epoch}: it cannot be iterated again (a one-shot "
+                "iterator such as iter(loader)?); pass the DataLoader itself"
+            )
+        epoch += 1
+    if saved_random is not None:  # resumed a run that had already finished
+        _restore_random_state(saved_random, loader)
+
+
+def train_step(
+    model: nn.Module,
+    batch: Mapping[str, Any],
+    optimizer: torch.optim.Optimizer,
+    scheduler: Any,
+    max_grad_norm: float | None = 1.0,
+    forward_kwargs: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One optimizer step on one batch (already on the model's device): the heart of training.
+
+    1) forward: ``loss = model(**batch).loss``; 2) backward; 3) clip the gradient norm; 4) AdamW step;
+    5) scheduler step.
+
+    Returns:
+        ``{"loss", "lr", "grad_norm", "parts"}``: the loss (a float), the learning rate this step used,
+        the gradient norm before clipping, and the other losses the model returned (``mlm_loss`` ...).
+    """
+    device = model_device(model)
+    out = _forward(model, batch, device, forward_kwargs or {})  # 1)
+    if out.loss is None:
+        raise ValueError(f"the model returned no loss; the batches need labels (batch keys: {sorted(batch)})")
+    loss = out.loss.item()
+    if not math.isfinite(loss):
+        raise FloatingPointError(
+            f"the loss is {loss}; lower the learning rate or check the inputs and labels"
+        )
+    optimizer.zero_grad(set_to_none=True)
+    out.loss.backward()  # 2)
+    params = [p for g in optimizer.param_groups for p in g["params"]]
+    # 3) with max_norm=inf this only measures the norm (useful to see what clipping would do)
+    grad_norm = torch.nn.utils.clip_grad_norm_(params, max_grad_norm or float("inf"))
+    lr = optimizer.param_groups[0]["lr"]
+    optimizer.step()  # 4)
+    scheduler.step()  # 5)
+    parts = {name: part.item() for name, part in _loss_parts(out).items()}
+    return {"loss": loss, "lr": float(lr), "grad_norm": float(grad_norm), "parts": parts}
+
+
+def _record(history: History, step: int, result: Mapping[str, Any]) -> None:
+    history.steps.append(step)
+    history.train_loss.append(result["loss"])
+    history.lr.append(result["lr"])
+    history.grad_norm.append(result["grad_norm"])
+    for name, value in result["parts"].items():
+        history.parts.setdefault(name, []).append(value)
+
+
+def _evaluate_now(model, eval_loader, eval_fn, device, seed, forward_kwargs) -> dict[str, float]:
+    """One evaluation during training: eval mode, the same random numbers every time (see above)."""
+    with _evaluation_rng(device, seed, eval_loader):
+        if eval_fn is None:
+            metrics = evaluate(model, eval_loader, device, forward_kwargs)
+        else:
+            with eval_mode(model), torch.no_grad():
+                metrics = dict(eval_fn(model, eval_loader, device))
+    return {k: float(v) for k, v in metrics.items()}
+
+
+def _save(directory, model, optimizer, scheduler, step: int, history: History, run_info, loader) -> None:
+    collate_rng = {n: g.get_state().tolist() for n, g in _collate_generators(loader).items()}
+    extra = {"run": run_info, "collate_rng": collate_rng}
+    save_checkpoint(directory, model, optimizer, scheduler, step=step, history=history, extra=extra)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -372,6 +541,7 @@ def train(
     forward_kwargs: Mapping[str, Any] | None = None,
     optimizer: torch.optim.Optimizer | None = None,
     scheduler: Any | None = None,
+    max_seconds: float | None = None,
 ) -> History:
     """Train ``model`` on batches from ``train_loader`` and return the :class:`History`.
 
@@ -400,189 +570,82 @@ def train(
         forward_kwargs: extra keyword arguments for every forward call (e.g. ``{"masked_only": True}``).
         optimizer, scheduler: use these instead of AdamW + :func:`linear_warmup_decay` (then ``lr``,
             ``warmup`` and ``weight_decay`` are not used). ``scheduler`` is stepped once per step.
+        max_seconds: stop after the step during which this much wall time has passed (the schedule still
+            assumes the full run; ``history.stopped_early`` says it happened). None: no limit.
 
     Returns:
         The :class:`History` of the run (losses, learning rates, evaluations, seconds). The model is left
         in eval mode (dropout off), ready to be evaluated.
     """
-    from tqdm.auto import tqdm
-
-    from course_utils.checkpoint import has_checkpoint, load_checkpoint, save_checkpoint, set_rng_state
-
-    # --- check the settings where they enter ---
-    if (steps is None) == (epochs is None):
-        raise ValueError(f"give exactly one of steps= or epochs= (got steps={steps!r}, epochs={epochs!r})")
-    try:
-        steps_per_epoch = len(train_loader)  # type: ignore[arg-type]
-    except TypeError:
-        raise TypeError(
-            f"train_loader ({type(train_loader).__name__}) has no len(); use a DataLoader over a dataset "
-            "with __len__ (the loop needs to know where each epoch ends)"
-        ) from None
-    if steps_per_epoch == 0:
-        raise ValueError(
-            "train_loader is empty (0 batches): is the dataset empty, or batch_size larger than the "
-            "dataset with drop_last=True?"
-        )
-    for name, value in (("steps", steps), ("epochs", epochs)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
-            raise ValueError(f"{name}={value!r} must be a positive integer")
-    total_steps = steps if steps is not None else epochs * steps_per_epoch
-    for name, value in (
-        ("eval_every", eval_every),
-        ("log_every", log_every),
-        ("checkpoint_every", checkpoint_every),
-    ):
-        if value is not None and (not isinstance(value, int) or value <= 0):
-            raise ValueError(f"{name}={value!r} must be a positive integer or None")
+    plan = _plan_run(
+        train_loader,
+        steps,
+        epochs,
+        eval_every=eval_every,
+        log_every=log_every,
+        checkpoint_every=checkpoint_every,
+    )
     if max_grad_norm is not None and not max_grad_norm > 0:
         raise ValueError(f"max_grad_norm={max_grad_norm!r} must be positive, or None for no clipping")
-    if checkpoint_every is not None and checkpoint_dir is None:
-        raise ValueError("checkpoint_every needs checkpoint_dir= (where to write the checkpoints)")
-    if resume and checkpoint_dir is None:
-        raise ValueError("resume=True needs checkpoint_dir= (where the checkpoint to resume from is)")
+    if max_seconds is not None and not max_seconds > 0:
+        raise ValueError(f"max_seconds={max_seconds!r} must be positive, or None for no limit")
+    if (checkpoint_every is not None or resume) and checkpoint_dir is None:
+        raise ValueError("checkpoint_every= and resume=True need checkpoint_dir= (where checkpoints live)")
     if eval_fn is not None and eval_loader is None:
         raise ValueError("eval_fn is given but eval_loader is None; pass the data to evaluate on")
-    if eval_every is None:
-        eval_every = max(1, total_steps // 10)
-    if log_every is None:
-        log_every = max(1, min(50, total_steps // 100))
-    forward_kwargs = dict(forward_kwargs or {})
 
+    # 1) set up: device, seed, optimizer and schedule, or everything as the checkpoint left it
     device = get_device() if device is None else torch.device(device)
     model.to(device)
     set_seed(seed)
     if optimizer is None:
         optimizer = make_optimizer(model, lr, weight_decay)
     if scheduler is None:
-        scheduler = linear_warmup_decay(optimizer, _resolve_warmup(warmup, total_steps), total_steps)
-    history = History()
-    start_step = 0
-    run_info = {"total_steps": total_steps, "steps_per_epoch": steps_per_epoch, "seed": seed}
-
+        scheduler = linear_warmup_decay(
+            optimizer, _resolve_warmup(warmup, plan.total_steps), plan.total_steps
+        )
+    run_info = {"total_steps": plan.total_steps, "steps_per_epoch": plan.steps_per_epoch, "seed": seed}
+    start_step, history, saved_random = 0, History(), None
     if resume and has_checkpoint(checkpoint_dir):
-        ckpt = load_checkpoint(checkpoint_dir, model=model, optimizer=optimizer, scheduler=scheduler)
-        saved = ckpt.extra.get("run", {})
-        for key, value in run_info.items():
-            if key in saved and saved[key] != value:
-                raise ValueError(
-                    f"cannot resume: the checkpoint in {checkpoint_dir} was made with {key}={saved[key]}, "
-                    f"this run has {key}={value}; use the same settings or a new checkpoint_dir"
-                )
-        start_step = ckpt.step
-        history = ckpt.history or History()
-        rng_state = ckpt.rng_state
-        collate_rng = ckpt.extra.get("collate_rng", {})
-    else:
-        rng_state, collate_rng = None, {}
-
-    def restore_random_state() -> None:
-        set_rng_state(rng_state)
-        generators = _collate_generators(train_loader)
-        for name, state in collate_rng.items():
-            if name not in generators:
-                raise ValueError(
-                    f"the checkpoint saved the collate_fn's generator {name!r}, but this "
-                    "train_loader's collate_fn has none; use the same collate_fn to resume"
-                )
-            generators[name].set_state(torch.tensor(state, dtype=torch.uint8))
-
-    def run_eval(step: int) -> None:
-        with _evaluation_rng(device, seed, eval_loader):
-            if eval_fn is None:
-                metrics = evaluate(model, eval_loader, device, forward_kwargs)
-            else:
-                was_training = model.training
-                model.eval()
-                with torch.no_grad():
-                    metrics = dict(eval_fn(model, eval_loader, device))
-                model.train(was_training)
-        history.eval.append((step, {k: float(v) for k, v in metrics.items()}))
-
-    def save(step: int) -> None:
-        history.seconds = seconds_before + (time.perf_counter() - t0)
-        generator_states = {n: g.get_state().tolist() for n, g in _collate_generators(train_loader).items()}
-        save_checkpoint(
-            checkpoint_dir,
-            model,
-            optimizer,
-            scheduler,
-            step=step,
-            history=history,
-            extra={"run": run_info, "collate_rng": generator_states},
+        start_step, history, saved_random = _resume(
+            Path(checkpoint_dir), model, optimizer, scheduler, run_info
         )
 
-    seconds_before = history.seconds
-    t0 = time.perf_counter()
-    model.train()
-    bar = tqdm(total=total_steps, initial=start_step, disable=not progress, desc="training", unit="step")
-    step = start_step
+    # 2) the loop: one batch, one step; evaluate, log and save on schedule
+    seconds_before, t0 = history.seconds, time.perf_counter()
+    bar = tqdm(total=plan.total_steps, initial=start_step, disable=not progress, desc="training", unit="step")
     window: list[float] = []
-    epoch = start_step // steps_per_epoch
-    skip = start_step % steps_per_epoch  # batches of the current epoch consumed before the checkpoint
-    while step < total_steps:
-        _seed_epoch_order(train_loader, seed, epoch)
-        if skip == 0 and rng_state is not None:  # resuming at an epoch boundary
-            restore_random_state()
-            rng_state = None
-        batches = iter(train_loader)
-        for _ in range(skip):  # fast-forward to where the checkpoint stopped
-            next(batches)
-        if rng_state is not None:  # restore only now: the skipped batches may have used random numbers
-            restore_random_state()
-            rng_state = None
-        skip = 0
-        for batch in batches:
-            step += 1
-            batch = move_to_device(_check_batch(batch, f"at step {step}"), device)
-            try:
-                out = _forward(model, batch, device, forward_kwargs)
-            except Exception as err:  # say where it happened; the model's own message stays first
-                if hasattr(err, "add_note"):  # Python >= 3.11
-                    err.add_note(f"(raised by the model at training step {step}, epoch {epoch})")
-                raise
-            if out.loss is None:
-                raise ValueError(
-                    f"step {step}: the model returned no loss; the batches need labels "
-                    f"(batch keys: {sorted(batch)})"
-                )
-            value = out.loss.item()
-            if not math.isfinite(value):
-                raise FloatingPointError(
-                    f"step {step}: the loss is {value}; lower the learning rate or check the inputs and labels"
-                )
-            optimizer.zero_grad(set_to_none=True)
-            out.loss.backward()
-            params = [p for g in optimizer.param_groups for p in g["params"]]
-            # with max_norm=inf this only measures the norm (useful to see what clipping would do)
-            norm = torch.nn.utils.clip_grad_norm_(params, max_grad_norm or float("inf"))
-            lr_now = optimizer.param_groups[0]["lr"]
-            optimizer.step()
-            scheduler.step()
-
-            history.steps.append(step)
-            history.train_loss.append(value)
-            history.lr.append(float(lr_now))
-            history.grad_norm.append(float(norm))
-            for name, part in _loss_parts(out).items():
-                history.parts.setdefault(name, []).append(part.item())
-            window.append(value)
-            bar.update(1)
-            if step % log_every == 0 or step == total_steps:
-                bar.set_postfix(loss=f"{sum(window) / len(window):.4f}", lr=f"{lr_now:.1e}")
-                window.clear()
-            if eval_loader is not None and (step % eval_every == 0 or step == total_steps):
-                run_eval(step)
-            if checkpoint_dir is not None and (
-                step == total_steps or (checkpoint_every is not None and step % checkpoint_every == 0)
-            ):
-                save(step)
-            if step == total_steps:
-                break  # before the loader makes a batch that would not be used
-        epoch += 1
+    model.train()
+    for step, epoch, batch in _batches(train_loader, plan, seed, start_step, saved_random):
+        batch = move_to_device(_check_batch(batch, f"at step {step}"), device)
+        try:
+            result = train_step(model, batch, optimizer, scheduler, max_grad_norm, forward_kwargs)
+        except Exception as err:  # say where it happened; the original message stays first
+            if hasattr(err, "add_note"):  # Python >= 3.11
+                err.add_note(f"(raised at training step {step}, epoch {epoch})")
+            raise
+        _record(history, step, result)
+        history.seconds = seconds_before + (time.perf_counter() - t0)
+        out_of_time = max_seconds is not None and history.seconds - seconds_before > max_seconds
+        last = step == plan.total_steps or out_of_time
+        window.append(result["loss"])
+        bar.update(1)
+        if step % plan.log_every == 0 or last:
+            bar.set_postfix(loss=f"{sum(window) / len(window):.4f}", lr=f"{result['lr']:.1e}")
+            window.clear()
+        if eval_loader is not None and (step % plan.eval_every == 0 or last):
+            history.eval.append(
+                (step, _evaluate_now(model, eval_loader, eval_fn, device, seed, forward_kwargs))
+            )
+        if checkpoint_dir is not None and (
+            last or (plan.checkpoint_every and step % plan.checkpoint_every == 0)
+        ):
+            history.seconds = seconds_before + (time.perf_counter() - t0)
+            _save(checkpoint_dir, model, optimizer, scheduler, step, history, run_info, train_loader)
+        if out_of_time:
+            history.stopped_early = True
+            break
     bar.close()
-    if rng_state is not None:  # resumed a run that had already finished
-        restore_random_state()
     history.seconds = seconds_before + (time.perf_counter() - t0)
     model.eval()  # ready for evaluation; the next train() call switches back to train mode
     return history

@@ -131,21 +131,3 @@ def machine_description(device: torch.device | str | None = None) -> dict[str, A
     if device.type == "cuda":
         info["gpu"] = torch.cuda.get_device_name(device)
     return info
-
-
-def environment_report() -> dict[str, str]:
-    """Versions and device, for the environment check at the top of a notebook."""
-    import platform
-
-    import transformers
-
-    report = {
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
-        "device": str(get_device()),
-        "cpu threads": str(torch.get_num_threads()),
-    }
-    if torch.cuda.is_available():
-        report["gpu"] = torch.cuda.get_device_name(0)
-    return report

@@ -9,7 +9,8 @@ import random
 import numpy as np
 import pytest
 import torch
-from conftest import tiny_bert_config
+from helpers import tiny_bert_config
+from safetensors.torch import load_model
 
 from course_utils.checkpoint import (
     get_rng_state,
@@ -170,3 +171,37 @@ def test_rng_state_round_trip_through_json():
     again = (random.random(), float(np.random.rand()), torch.rand(3))
     assert expected[:2] == again[:2]
     torch.testing.assert_close(expected[2], again[2], atol=0, rtol=0)
+
+
+def test_the_model_part_of_a_checkpoint_is_the_model_folder(tmp_path):
+    model, opt, _ = trained_objects()
+    save_checkpoint(tmp_path / "ckpt", model, opt, step=3)
+    model.save_pretrained(tmp_path / "folder")
+    for name in ("config.json", "model.safetensors"):  # written by save_pretrained, byte for byte
+        assert (tmp_path / "ckpt" / name).read_bytes() == (tmp_path / "folder" / name).read_bytes()
+    state = json.loads((tmp_path / "ckpt" / "trainer_state.json").read_text())
+    assert state["model_class"] == "BertForPreTraining" and "config" not in state
+    # another course class starts from the checkpoint's encoder, as from any model folder
+    clf = BertForSequenceClassification.from_pretrained(tmp_path / "ckpt")
+    torch.testing.assert_close(
+        clf.bert.embeddings.word_embeddings.weight, model.bert.embeddings.word_embeddings.weight
+    )
+
+
+def test_another_module_is_saved_as_its_weights_only(tmp_path, no_pickle):
+    torch.manual_seed(0)
+    lstm = torch.nn.LSTM(4, 6, batch_first=True)
+    save_checkpoint(tmp_path, lstm, step=2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.safetensors", "trainer_state.json"]
+    # the weights are a plain safetensors file: load_model reads them without this module
+    other = torch.nn.LSTM(4, 6, batch_first=True)
+    load_model(other, str(tmp_path / "model.safetensors"))
+    for a, b in zip(lstm.parameters(), other.parameters()):
+        torch.testing.assert_close(a, b, atol=0, rtol=0)
+    again = torch.nn.LSTM(4, 6, batch_first=True)
+    assert load_checkpoint(tmp_path, model=again).step == 2
+    torch.testing.assert_close(again.weight_hh_l0, lstm.weight_hh_l0, atol=0, rtol=0)
+    with pytest.raises(ValueError, match="holds a LSTM, but the model is a GRU"):
+        load_checkpoint(tmp_path, model=torch.nn.GRU(4, 6))
+    with pytest.raises(RuntimeError, match="size"):  # same class, other sizes: safetensors names them
+        load_checkpoint(tmp_path, model=torch.nn.LSTM(4, 7))

@@ -13,13 +13,15 @@ from course_utils.data import (
     IS_NEXT,
     NOT_NEXT,
     DynamicPaddingCollator,
+    MlmMasking,
     PretrainingCollator,
     PretrainingDataset,
     TextClassificationDataset,
     make_nsp_pairs,
     mask_tokens,
-    pad_batch,
+    pad_examples,
 )
+from course_utils.model import BertConfig, BertForPreTraining, BertModel
 from course_utils.tokenizer import load_tokenizer
 
 V, SPECIAL = 2000, (0, 1, 2, 3, 4)
@@ -112,22 +114,83 @@ def test_masking_on_cuda_matches_cpu_for_a_cpu_generator():
     assert torch.equal(cpu[0], gpu[0].cpu()) and torch.equal(cpu[1], gpu[1].cpu())
 
 
-def test_masking_arguments_are_checked():
-    ids = torch.tensor([[5, 6, 7, 0]])
-    kw = dict(mask_token_id=MASK, vocab_size=V, special_ids=SPECIAL)
-    for p in (0.0, 1.5, -0.1):
-        with pytest.raises(ValueError, match="mlm_probability"):
-            mask_tokens(ids, mlm_probability=p, **kw)
-    with pytest.raises(ValueError, match="mask_token_id"):
-        mask_tokens(ids, mask_token_id=V, vocab_size=V, special_ids=SPECIAL)
-    with pytest.raises(ValueError, match="special_ids"):
-        mask_tokens(ids, mask_token_id=MASK, vocab_size=V, special_ids=[0, V + 3])
-    with pytest.raises(ValueError, match="outside 0..1999"):
-        mask_tokens(torch.tensor([5, V]), **kw)
-    with pytest.raises(TypeError, match="integer"):
-        mask_tokens(ids.float(), **kw)
-    with pytest.raises(ValueError, match="every id is special"):
-        mask_tokens(torch.tensor([0, 1]), mask_token_id=1, vocab_size=2, special_ids=[0, 1])
+SETTINGS = dict(mask_token_id=MASK, vocab_size=V, special_ids=SPECIAL)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (dict(mlm_probability=0.0), r"mlm_probability must be in \(0, 1\], got 0.0"),
+        (dict(mlm_probability=1.5), "mlm_probability must be in"),
+        (dict(mlm_probability=-0.1), "mlm_probability must be in"),
+        (dict(mlm_probability=True), "mlm_probability must be in"),
+        (dict(vocab_size=0), "vocab_size must be a positive int"),
+        (dict(mask_token_id=V), r"mask_token_id: token id 2000 is outside the vocabulary \[0, 2000\)"),
+        (dict(mask_token_id="[MASK]"), "mask_token_id must be an int"),
+        (dict(special_ids=[0, V + 3]), "special_ids: token id 2003 is outside"),
+        (dict(mask_token_id=1, vocab_size=2, special_ids=[0, 1]), "every id is special"),
+    ],
+)
+def test_bad_masking_settings_are_rejected_where_they_enter(overrides, message):
+    settings = {**SETTINGS, **overrides}
+    with pytest.raises(ValueError, match=message):
+        MlmMasking(**settings)  # when the masking is made, before any input
+    with pytest.raises(ValueError, match=message):
+        mask_tokens(torch.tensor([[5, 6]]), **settings)
+
+
+@pytest.mark.parametrize(
+    ("ids", "error", "message"),
+    [
+        (torch.tensor([5, V]), ValueError, r"input_ids: token id 2000 is outside the vocabulary \[0, 2000\)"),
+        (torch.tensor([[5, -1]]), ValueError, "token id -1 is outside"),
+        (torch.tensor([5.0, 6.0]), TypeError, "must hold integer ids"),
+        (torch.tensor([True]), TypeError, "must hold integer ids"),
+        ([5, 6], TypeError, "must be a torch.Tensor"),
+    ],
+)
+def test_bad_input_ids_are_rejected_when_masked(ids, error, message):
+    with pytest.raises(error, match=message):
+        MlmMasking(**SETTINGS)(ids)
+
+
+def test_the_masking_and_the_model_report_a_bad_token_id_alike():
+    """One helper (model.check_token_ids) checks the id range wherever ids enter."""
+    expected = r"input_ids: token id 2000 is outside the vocabulary \[0, 2000\)"
+    with pytest.raises(ValueError, match=expected):
+        mask_tokens(torch.tensor([[5, V]]), **SETTINGS)
+    model = BertModel(BertConfig(vocab_size=V, hidden_size=8, num_hidden_layers=1, num_attention_heads=2))
+    with pytest.raises(ValueError, match=expected):
+        model(torch.tensor([[5, V]]))
+
+
+def test_the_collator_checks_its_settings_once_not_per_batch(tok, monkeypatch):
+    with pytest.raises(ValueError, match="mlm_probability"):
+        PretrainingCollator(tok, mlm_probability=1.5)  # at construction, not at the first batch
+    collate = PretrainingCollator(tok, mlm_probability=0.3, seed=0)
+    assert collate.masking.mlm_probability == 0.3 and collate.masking.vocab_size == len(tok)
+    assert set(tok.all_special_ids) <= set(collate.masking.special_ids)
+    checks = []
+    monkeypatch.setattr(MlmMasking, "__post_init__", lambda self: checks.append(self))
+    items = [{"input_ids": [2, 7, 8, 3], "next_sentence_label": 0}] * 4
+    for _ in range(3):
+        collate(items)
+    assert checks == [], "the masking settings are not checked again for every batch"
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, True, "0"])
+def test_bad_seeds_are_rejected_by_the_one_seed_check(tok, seed):
+    with pytest.raises(ValueError, match="must be a non-negative integer"):
+        PretrainingCollator(tok, seed=seed)
+    with pytest.raises(ValueError, match="must be a non-negative integer"):
+        make_nsp_pairs([["A.", "B."], ["C.", "D."]], seed=seed)
+
+
+def test_mask_tokens_is_the_masking_applied_once():
+    ids = _sample(5_000)
+    a = mask_tokens(ids, generator=torch.Generator().manual_seed(2), **SETTINGS)
+    b = MlmMasking(**SETTINGS)(ids, torch.Generator().manual_seed(2))
+    assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
 
 
 def test_same_statistics_as_transformers_collator(tok):
@@ -137,7 +200,7 @@ def test_same_statistics_as_transformers_collator(tok):
     sentences = [s for doc in world.story_corpus("train")[:1500] for s in doc]
     enc = tok(sentences, truncation=True, max_length=64)
     items = [{"input_ids": ids} for ids in enc["input_ids"]]
-    original = pad_batch(items, tok.pad_token_id)["input_ids"]
+    original = pad_examples(items, tok.pad_token_id)["input_ids"]
 
     hf = DataCollatorForLanguageModeling(tok, mlm_probability=0.15, seed=0)(items)
     ours = PretrainingCollator(tok, seed=0)([{**it, "next_sentence_label": 0} for it in items])
@@ -214,8 +277,6 @@ def test_pretraining_items_are_cls_a_sep_b_sep(tok):
 
 
 def test_pretraining_batches_feed_the_model(tok):
-    from course_utils.model import BertConfig, BertForPreTraining
-
     ds = PretrainingDataset(world.story_corpus("validation")[:50], tok, max_length=32, seed=0)
     loader = DataLoader(ds, batch_size=8, collate_fn=PretrainingCollator(tok, seed=0))
     batch = next(iter(loader))
@@ -239,37 +300,37 @@ def test_pretraining_batches_feed_the_model(tok):
 # --- padding and classification -------------------------------------------------------------------
 
 
-def test_pad_batch_pads_dynamically():
+def test_pad_examples_pads_dynamically():
     items = [
         {"input_ids": [2, 7, 3], "labels": 1},
         {"input_ids": torch.tensor([2, 7, 8, 9, 3]), "labels": torch.tensor(0)},
     ]
-    batch = pad_batch(items, pad_token_id=0)
+    batch = pad_examples(items, pad_token_id=0)
     assert batch["input_ids"].tolist() == [[2, 7, 3, 0, 0], [2, 7, 8, 9, 3]]
     assert batch["attention_mask"].tolist() == [[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]]
     assert batch["token_type_ids"].tolist() == [[0] * 5, [0] * 5]
     assert batch["labels"].tolist() == [1, 0]
-    tokens = pad_batch(
+    tokens = pad_examples(
         [{"input_ids": [2, 7, 3], "labels": [-100, 4, -100]}, {"input_ids": [2, 3], "labels": [-100, -100]}]
     )
     assert tokens["labels"].tolist() == [[-100, 4, -100], [-100, -100, -100]], "token labels pad with -100"
 
 
-def test_pad_batch_errors_are_clear():
+def test_pad_examples_errors_are_clear():
     with pytest.raises(ValueError, match="empty batch"):
-        pad_batch([])
+        pad_examples([])
     with pytest.raises(ValueError, match=r"one number per example.*\(2, 2\)"):
-        pad_batch([{"input_ids": [2, 3], "labels": [[0, 1], [1, 0]]}])
+        pad_examples([{"input_ids": [2, 3], "labels": [[0, 1], [1, 0]]}])
     with pytest.raises(ValueError, match="labels has 3 entries but input_ids has 2"):
-        pad_batch([{"input_ids": [2, 3], "labels": [0, 1, 1]}])
+        pad_examples([{"input_ids": [2, 3], "labels": [0, 1, 1]}])
     with pytest.raises(ValueError, match="more than max_length=3"):
-        pad_batch([{"input_ids": [2, 5, 6, 3]}], max_length=3)
+        pad_examples([{"input_ids": [2, 5, 6, 3]}], max_length=3)
     with pytest.raises(KeyError, match="same keys"):
-        pad_batch([{"input_ids": [2, 3], "labels": 1}, {"input_ids": [2, 3]}])
+        pad_examples([{"input_ids": [2, 3], "labels": 1}, {"input_ids": [2, 3]}])
     with pytest.raises(KeyError, match="does not know"):
-        pad_batch([{"input_ids": [2, 3], "text": [1, 2]}])
+        pad_examples([{"input_ids": [2, 3], "text": [1, 2]}])
     with pytest.raises(ValueError, match="token_type_ids has shape"):
-        pad_batch([{"input_ids": [2, 3], "token_type_ids": [0]}])
+        pad_examples([{"input_ids": [2, 3], "token_type_ids": [0]}])
 
 
 def test_text_classification_dataset_and_collator(tok):

@@ -8,6 +8,7 @@ import inspect
 import pytest
 import torch
 import transformers
+from safetensors.torch import save_file
 
 from course_utils import count_parameters
 from course_utils.model import (
@@ -18,7 +19,9 @@ from course_utils.model import (
     BertForSequenceClassification,
     BertForTokenClassification,
     BertModel,
+    BertPreTrainedModel,
     attention,
+    check_token_ids,
 )
 
 NO_DROPOUT = dict(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
@@ -359,6 +362,153 @@ def test_state_dict_mismatch_lists_the_keys():
     other = BertForPreTraining(dataclasses.replace(cfg, hidden_size=64))
     with pytest.raises(ValueError, match="different config"):
         m.load_state_dict(other.state_dict())
+
+
+# ---------------------------------------------------------------------------------------------- initialisation
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.__name__)
+def test_init_weights_runs_once_per_module(cls, monkeypatch):
+    calls = []
+    real = BertPreTrainedModel._init_weights
+    monkeypatch.setattr(
+        BertPreTrainedModel, "_init_weights", lambda self, m: calls.append(m) or real(self, m)
+    )
+    cfg = dataclasses.replace(CONFIGS["odd"], num_labels=2)
+    model = cls(cfg)
+    assert len(calls) == len(list(model.modules())), "one call per module"
+    assert {id(m) for m in calls} == {id(m) for m in model.modules()}
+
+
+def test_init_rule_normal_weights_zero_biases_identity_layernorm():
+    cfg = BertConfig.course_small(vocab_size=3000, initializer_range=0.05)
+    torch.manual_seed(0)
+    model = BertForSequenceClassification(cfg)
+    for name, module in model.named_modules():
+        if isinstance(module, (torch.nn.Linear, torch.nn.Embedding)):
+            w = module.weight
+            if isinstance(module, torch.nn.Embedding) and module.padding_idx is not None:
+                assert torch.all(w[module.padding_idx] == 0), name
+                w = w[torch.arange(len(w)) != module.padding_idx]
+            assert abs(w.std().item() - 0.05) < 0.1 * 0.05 and abs(w.mean().item()) < 0.01, name
+        if isinstance(module, torch.nn.Linear):
+            assert torch.all(module.bias == 0), name
+        if isinstance(module, torch.nn.LayerNorm):
+            assert torch.all(module.weight == 1) and torch.all(module.bias == 0), name
+
+
+def test_a_bert_model_draws_the_same_weights_for_a_seed():
+    cfg = CONFIGS["odd"]
+    torch.manual_seed(3)
+    a = BertModel(cfg).state_dict()
+    torch.manual_seed(3)
+    b = BertModel(cfg).state_dict()
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], atol=0, rtol=0, msg=k)
+
+
+# ---------------------------------------------------------------------------------------------- model folders
+
+
+@pytest.fixture(scope="module")
+def pretraining_folder(tmp_path_factory):
+    """A BertForPreTraining folder with random weights (odd sizes), and the model that wrote it."""
+    torch.manual_seed(7)
+    model = BertForPreTraining(CONFIGS["odd"]).eval()
+    return model.save_pretrained(tmp_path_factory.mktemp("pretraining")), model
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.__name__)
+def test_a_pretraining_folder_loads_into_every_class(cls, pretraining_folder):
+    folder, source = pretraining_folder
+    num_labels = 2 if cls is BertForQuestionAnswering else 4
+    model, info = cls.from_pretrained(folder, output_loading_info=True, num_labels=num_labels)
+    assert model.config.num_labels == num_labels
+    encoder = model if cls is BertModel else model.bert
+    for name, value in encoder.state_dict().items():
+        if encoder.pooler is not None or not name.startswith("pooler."):
+            torch.testing.assert_close(value, source.bert.state_dict()[name], atol=0, rtol=0, msg=name)
+    heads = {
+        BertModel: [],
+        BertForPreTraining: [],
+        BertForMaskedLM: [],
+        BertForSequenceClassification: ["classifier.weight", "classifier.bias"],
+        BertForTokenClassification: ["classifier.weight", "classifier.bias"],
+        BertForQuestionAnswering: ["qa_outputs.weight", "qa_outputs.bias"],
+    }[cls]
+    assert info["missing_keys"] == heads, "only the new head is newly initialised"
+    unused = set(info["unexpected_keys"])
+    if cls is BertModel:
+        assert unused == {k for k in source.state_dict() if k.startswith("cls.")} - {
+            "cls.predictions.decoder.weight",
+            "cls.predictions.decoder.bias",
+        }
+    if cls in (BertForMaskedLM, BertForTokenClassification, BertForQuestionAnswering):
+        assert {"bert.pooler.dense.weight", "bert.pooler.dense.bias"} <= unused  # no pooler: ignored
+    if cls is BertForMaskedLM:
+        batch = make_batch(CONFIGS["odd"])
+        expected = source(**batch).prediction_logits
+        torch.testing.assert_close(model.eval()(**batch).logits, expected, atol=1e-5, rtol=1e-5)
+        assert model.cls.predictions.decoder.weight is model.bert.embeddings.word_embeddings.weight
+
+
+def test_a_head_missing_from_the_folder_is_initialised_like_a_new_model(pretraining_folder, caplog):
+    folder, _ = pretraining_folder
+    with caplog.at_level("INFO", logger="course_utils.model"):
+        model = BertForSequenceClassification.from_pretrained(folder, num_labels=3)
+    assert "newly initialised" in caplog.text and "classifier.weight" in caplog.text
+    assert torch.all(model.classifier.bias == 0) and 0.01 < model.classifier.weight.std() < 0.03
+    assert model.training, "a loaded model is in train mode, like a new one"
+
+
+def test_a_bert_model_folder_loads_into_a_task_model_and_back(tmp_path):
+    cfg = CONFIGS["course_small"]
+    torch.manual_seed(1)
+    encoder = BertModel(cfg).eval()
+    clf = BertForSequenceClassification.from_pretrained(encoder.save_pretrained(tmp_path / "encoder"))
+    for name, value in encoder.state_dict().items():
+        torch.testing.assert_close(clf.bert.state_dict()[name], value, atol=0, rtol=0)
+    again = BertModel.from_pretrained(clf.save_pretrained(tmp_path / "clf")).eval()
+    batch = make_batch(cfg)
+    torch.testing.assert_close(again(**batch).last_hidden_state, encoder(**batch).last_hidden_state)
+
+
+def test_transformers_loads_a_course_folder(pretraining_folder):
+    folder, source = pretraining_folder
+    hf = transformers.BertForSequenceClassification.from_pretrained(folder, num_labels=3)
+    ours = BertForSequenceClassification.from_pretrained(folder, num_labels=3)
+    hf_weights = hf.state_dict()
+    for name, value in ours.bert.state_dict().items():
+        torch.testing.assert_close(hf_weights["bert." + name], value, atol=0, rtol=0, msg=name)
+    auto = transformers.AutoModelForMaskedLM.from_pretrained(folder).eval()  # config.json says model_type
+    batch = make_batch(CONFIGS["odd"])
+    torch.testing.assert_close(auto(**batch).logits, source(**batch).prediction_logits, atol=1e-5, rtol=1e-5)
+
+
+def test_folder_errors_are_clear(tmp_path, pretraining_folder):
+    folder, source = pretraining_folder
+    with pytest.raises(FileNotFoundError, match="needs config.json and model.safetensors"):
+        BertModel.from_pretrained(tmp_path / "nothing")
+    with pytest.raises(ValueError, match="different config; shapes differ"):
+        BertForPreTraining.from_pretrained(folder, hidden_size=48, intermediate_size=60)
+    weights = {k: v for k, v in source.state_dict().items() if "encoder.layer.1." not in k}
+    for tied in ("cls.predictions.decoder.weight", "cls.predictions.decoder.bias"):
+        weights.pop(tied)
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    save_file(weights, str(broken / "model.safetensors"))
+    (broken / "config.json").write_text((folder / "config.json").read_text())
+    with pytest.raises(ValueError, match=r"lacks encoder weights of BertModel \(16\): encoder.layer.1"):
+        BertModel.from_pretrained(broken)
+
+
+def test_check_token_ids_takes_tensors_lists_and_ints():
+    check_token_ids(torch.tensor([[0, 9]]), 10)
+    check_token_ids([], 10)
+    with pytest.raises(ValueError, match=r"mask_token_id: token id 10 is outside the vocabulary \[0, 10\)$"):
+        check_token_ids(10, 10, name="mask_token_id")
+    with pytest.raises(ValueError, match=r"ids: token id -2 .*; check the tokenizer"):
+        check_token_ids([3, -2], 10, name="ids", hint="check the tokenizer")
 
 
 # ---------------------------------------------------------------------------------------------- devices

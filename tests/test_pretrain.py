@@ -10,9 +10,12 @@ import torch
 from course_utils.checkpoint import load_checkpoint
 from course_utils.model import (
     BertConfig,
+    BertForMaskedLM,
     BertForPreTraining,
+    BertForQuestionAnswering,
     BertForSequenceClassification,
     BertForTokenClassification,
+    BertModel,
 )
 from course_utils.pretrain import (
     PRETRAINED_DIR,
@@ -111,3 +114,27 @@ def test_load_pretrained_for_a_task_copies_the_encoder():
     )
     with pytest.raises(TypeError, match="course model class"):
         load_pretrained_for(torch.nn.Linear)
+
+
+@pytest.mark.parametrize(
+    "cls",
+    [
+        BertModel,
+        BertForMaskedLM,
+        BertForSequenceClassification,
+        BertForTokenClassification,
+        BertForQuestionAnswering,
+    ],
+    ids=lambda c: c.__name__,
+)
+def test_the_shipped_folder_loads_into_every_course_class(cls):
+    model, info = cls.from_pretrained(PRETRAINED_DIR, output_loading_info=True)
+    assert not [k for k in info["missing_keys"] if k.startswith(("bert.", "embeddings.", "encoder."))]
+    assert len(info["missing_keys"]) == (0 if cls in (BertModel, BertForMaskedLM) else 2)  # a new head
+    # the same as load_pretrained_for, which is this call plus the tokenizer and the device
+    torch.manual_seed(0)
+    a = cls.from_pretrained(PRETRAINED_DIR)
+    torch.manual_seed(0)
+    b, _ = load_pretrained_for(cls, device="cpu")
+    for (name, x), y in zip(a.state_dict().items(), b.state_dict().values()):
+        torch.testing.assert_close(x, y, atol=0, rtol=0, msg=name)

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import random
 
 import pytest
 import torch
-from conftest import tiny_bert_config
+from helpers import tiny_bert_config
 from torch.utils.data import DataLoader
 
 from course_utils.model import BertConfig, BertForPreTraining, BertForSequenceClassification
-from course_utils.train import History, evaluate, linear_warmup_decay, make_optimizer, predict, train
+from course_utils.train import evaluate, linear_warmup_decay, make_optimizer, predict, train, train_step
 
 V, T = 40, 8
 
@@ -156,30 +155,6 @@ def test_linear_warmup_decay_rejects_bad_arguments():
 
 
 # ----------------------------------------------------------------------------------------------------
-# History
-# ----------------------------------------------------------------------------------------------------
-
-
-def test_history_json_round_trip_and_best():
-    h = History(
-        steps=[1, 2],
-        train_loss=[2.0, 1.5],
-        lr=[0.1, 0.05],
-        grad_norm=[1.0, 0.5],
-        parts={"mlm_loss": [1.5, 1.0]},
-        eval=[(1, {"loss": 1.9, "accuracy": 0.6}), (2, {"loss": 2.1, "accuracy": 0.7})],
-        seconds=3.0,
-    )
-    again = History.from_dict(json.loads(json.dumps(h.to_dict())))
-    assert again == h
-    assert h.best("loss") == (1, 1.9)
-    assert h.best("accuracy") == (2, 0.7)
-    assert h.best("loss", mode="max") == (2, 2.1)
-    with pytest.raises(KeyError, match="accuracy"):
-        h.best("f1")
-
-
-# ----------------------------------------------------------------------------------------------------
 # The loop
 # ----------------------------------------------------------------------------------------------------
 
@@ -200,7 +175,7 @@ def test_train_learns_the_toy_task_and_records_everything():
         model,
         train_loader,
         epochs=10,
-        lr=3e-3,
+        lr=1e-2,
         warmup=0.1,
         eval_loader=eval_loader,
         eval_every=40,
@@ -210,7 +185,7 @@ def test_train_learns_the_toy_task_and_records_everything():
     )
     assert h.steps == list(range(1, 81))
     assert len(h.train_loss) == len(h.lr) == len(h.grad_norm) == 80
-    assert h.lr[0] == 0.0 and max(h.lr) == pytest.approx(3e-3)  # warmup starts at 0 and reaches the peak
+    assert h.lr[0] == 0.0 and max(h.lr) == pytest.approx(1e-2)  # warmup starts at 0 and reaches the peak
     assert [s for s, _ in h.eval] == [40, 80]
     after = evaluate(model, eval_loader)["loss"]
     assert after < 0.5 * before, (before, after)
@@ -363,3 +338,45 @@ def test_resume_refuses_other_run_settings(tmp_path):
             checkpoint_dir=tmp_path,
             resume=True,
         )
+
+
+def test_max_seconds_stops_early_and_says_so():
+    data = toy_examples(64)
+    h = train(tiny_classifier(), loader(data), steps=10_000, max_seconds=0.3, progress=False, device="cpu")
+    assert h.stopped_early and 0 < len(h) < 10_000
+    full = train(tiny_classifier(), loader(data), steps=5, progress=False, device="cpu")
+    assert not full.stopped_early and len(full) == 5
+    with pytest.raises(ValueError, match="max_seconds"):
+        train(tiny_classifier(), loader(data), steps=5, max_seconds=0, progress=False)
+
+
+def test_a_one_shot_iterator_is_an_error_not_a_hang():
+    batches = DataLoader(toy_examples(16), batch_size=4, collate_fn=clean_collate)
+
+    class OneShot:  # has a length, but can be iterated only once (like iter(DataLoader))
+        def __init__(self):
+            self.it = iter(batches)
+
+        def __len__(self):
+            return len(batches)
+
+        def __iter__(self):
+            return self.it
+
+    with pytest.raises(ValueError, match="one-shot iterator"):
+        train(tiny_classifier(), OneShot(), steps=len(batches) + 1, progress=False, device="cpu")
+
+
+def test_train_step_is_one_optimizer_update():
+    model = tiny_classifier(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+    batch = clean_collate(toy_examples(8))
+    optimizer = make_optimizer(model, lr=1e-2)
+    scheduler = linear_warmup_decay(optimizer, 0, 10)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    result = train_step(model, batch, optimizer, scheduler, max_grad_norm=1e-3)
+    assert set(result) == {"loss", "lr", "grad_norm", "parts"}
+    assert result["loss"] == pytest.approx(model(**batch).loss.item(), rel=0.2)
+    assert result["lr"] == 1e-2 and scheduler.get_last_lr()[0] == pytest.approx(9e-3)
+    assert result["grad_norm"] > 1e-3  # measured before clipping
+    changed = [k for k, v in model.state_dict().items() if not torch.equal(v, before[k])]
+    assert changed, "one step must change the weights"

@@ -1,4 +1,4 @@
-"""course_utils.utils: device choice, seeding, mixed precision, show_source."""
+"""course_utils.utils: device choice, seeding, mixed precision, show_source, model helpers, the machine."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from course_utils import autocast, count_parameters, environment_report, get_device, set_seed, show_source
+from course_utils import autocast, count_parameters, get_device, set_seed, show_source
+from course_utils.utils import check_seed, eval_mode, machine_description, model_device
 
 
 def test_get_device_prefers_cuda_then_mps_then_cpu(monkeypatch):
@@ -71,7 +72,46 @@ def test_count_parameters_counts_shared_tensors_once():
     assert count_parameters(tied, trainable_only=True) == 12
 
 
-def test_environment_report_names_versions():
-    report = environment_report()
-    assert report["torch"] == torch.__version__
-    assert report["device"] in {"cpu", "cuda", "mps"}
+@pytest.mark.parametrize("seed", [0, 7, np.int64(3), 2**32])
+def test_check_seed_accepts_non_negative_integers(seed):
+    assert check_seed(seed) == int(seed) and type(check_seed(seed)) is int
+
+
+@pytest.mark.parametrize("seed", [-1, True, False, 1.0, "0", None])
+def test_check_seed_rejects_everything_else_naming_the_argument(seed):
+    with pytest.raises(ValueError, match=r"split_seed=.* must be a non-negative integer"):
+        check_seed(seed, name="split_seed")
+
+
+def test_model_device_is_where_the_parameters_are():
+    assert model_device(torch.nn.Linear(2, 2)) == torch.device("cpu")
+    assert model_device(torch.nn.ReLU()) == torch.device("cpu")  # no parameters: the CPU
+    with torch.device("meta"):
+        assert model_device(torch.nn.Linear(2, 2)) == torch.device("meta")
+
+
+def test_eval_mode_switches_then_restores_the_mode_it_found():
+    model = torch.nn.Sequential(torch.nn.Dropout(0.5))
+    with eval_mode(model) as inside:
+        assert inside is model and not model.training
+    assert model.training
+    model.eval()
+    with eval_mode(model):
+        pass
+    assert not model.training  # a model in eval mode stays in eval mode
+    model.train()
+    with pytest.raises(RuntimeError), eval_mode(model):
+        raise RuntimeError("an error inside the block")
+    assert model.training  # restored after an error too
+
+
+def test_machine_description_names_the_machine(monkeypatch):
+    monkeypatch.setenv("COURSE_DEVICE", "cpu")
+    info = machine_description()
+    assert info["device"] == "cpu" and "gpu" not in info
+    assert info["cpu_count"] >= 1 and info["torch_threads"] == torch.get_num_threads()
+    assert info["torch"] == torch.__version__ and info["python"].count(".") == 2
+    assert info["platform"] and info["processor"]
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda device: "Fake GPU")
+    assert machine_description(torch.device("cuda"))["gpu"] == "Fake GPU"
+    assert machine_description("cuda:0")["device"] == "cuda:0"

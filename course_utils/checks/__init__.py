@@ -1,12 +1,20 @@
-"""Automatic checks for the exercise sheets.
+"""Automatic checks for the exercise sheets, one module per sheet (``unit00`` ... ``unit05``).
 
 Each task of an exercise sheet ends with a call such as ``checks.unit01.check_bag_of_words(bag_of_words)``.
-A check prints a short pass message, or raises :class:`CheckError` that says what is wrong (a shape, a
-value, a failing example) without giving the solution away.
+A check calls the learner's function on inputs of its own and compares the result with a reference
+computed here, or with a property the answer must have. It prints a short pass message, or raises
+:class:`CheckError` that says what is wrong (a shape, a value, a failing example) without giving the
+solution away.
+
+A check never changes the learner's random state: its inputs come from its own ``torch.Generator``, and
+where a module must be built or the learner's function draws random numbers, that happens inside
+:func:`isolated_rng`, which restores the global generator afterwards.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
@@ -28,11 +36,13 @@ def fail(task: str, message: str) -> None:
 
 
 def expect_type(task: str, value: Any, kind: type | tuple[type, ...], name: str = "your answer") -> None:
+    """Fail unless ``value`` is an instance of ``kind``."""
     if not isinstance(value, kind):
         fail(task, f"{name} should be a {kind}, got {type(value).__name__}")
 
 
 def expect_shape(task: str, tensor: Any, shape: tuple[int, ...], name: str = "your tensor") -> None:
+    """Fail unless ``tensor`` is a tensor of exactly ``shape``."""
     expect_type(task, tensor, torch.Tensor, name)
     if tuple(tensor.shape) != tuple(shape):
         fail(task, f"{name} has shape {tuple(tensor.shape)}, expected {tuple(shape)}")
@@ -53,4 +63,49 @@ def expect_close(
             task,
             f"{name} differs from the expected values: largest difference {diff.max().item():.3g}"
             + (f" at index {where}" if where else ""),
+        )
+
+
+@contextlib.contextmanager
+def isolated_rng(seed: int | None = None) -> Iterator[None]:
+    """Run the block with torch's global CPU generator seeded with ``seed``, then restore its state.
+
+    For what draws from the global generator and takes no ``generator=`` argument: the initialisation of
+    an ``nn.Module``, or the learner's own code. The learner's random state is the same after the block
+    as before it, so re-running a check cell does not change the rest of the notebook.
+    """
+    with torch.random.fork_rng(devices=[]):  # CPU only: checks build their modules on the CPU
+        if seed is not None:
+            # The CPU generator only: torch.manual_seed would also queue a reseed of CUDA, outside the fork
+            torch.random.default_generator.manual_seed(seed)
+        yield
+
+
+def expect_causal_mask(task: str, causal_mask: Callable, name: str = "causal_mask") -> None:
+    """Fail unless ``causal_mask(T)`` is the (T, T) bool mask, True where query i may look at key j <= i.
+
+    Args:
+        task: the task's name, for the messages.
+        causal_mask: the learner's function, called with several T.
+        name: the function's name on the learner's sheet, for the messages.
+    """
+    for T in (1, 3, 7):
+        mask = causal_mask(T)
+        expect_shape(task, mask, (T, T), f"{name}({T})")
+        if mask.dtype != torch.bool:
+            fail(task, f"{name}({T}) should hold booleans (True = may attend), got dtype {mask.dtype}")
+        mask = mask.cpu()
+        expected = torch.ones(T, T, dtype=torch.bool).tril()  # (T, T): row i is query i
+        if torch.equal(mask, expected):
+            continue
+        if torch.equal(mask, ~expected):
+            fail(task, f"{name}({T}) is inverted: True should mark the keys a query MAY look at")
+        if torch.equal(mask, expected.T):
+            fail(
+                task, f"{name}({T}) is transposed: row i is query i, and it may look at key j only if j <= i"
+            )
+        i, j = (int(v) for v in torch.nonzero(mask != expected)[0])
+        fail(
+            task,
+            f"{name}({T})[{i}, {j}] is {bool(mask[i, j])}; query {i} may look at key {j} only if {j} <= {i}",
         )

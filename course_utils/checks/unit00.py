@@ -1,8 +1,4 @@
-"""Checks for exercise sheet 00: welcome and training basics.
-
-Each check calls the learner's function on inputs of its own and compares with a reference computed here,
-or with a property the answer must have. A wrong answer raises :class:`CheckError` that says what differs.
-"""
+"""Checks for exercise sheet 00: a linear layer and cross-entropy by hand, learning rates, batch noise."""
 
 from __future__ import annotations
 
@@ -14,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from course_utils.checks import expect_close, expect_shape, expect_type, fail, passed
+from course_utils.checks import expect_close, expect_shape, expect_type, fail, isolated_rng, passed
 
 __all__ = [
     "check_linear_forward",
@@ -111,8 +107,8 @@ def _toy_problem() -> tuple[nn.Module, torch.Tensor, torch.Tensor]:
     gen = torch.Generator().manual_seed(3)
     X = torch.randn(64, 2, generator=gen)
     y = (X[:, 0] * X[:, 1] > 0).long()
-    torch.manual_seed(3)
-    model = nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 2))
+    with isolated_rng(3):  # nn.Linear initialises from the global generator
+        model = nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 2))
     return model, X, y
 
 
@@ -139,8 +135,8 @@ def check_gradient_noise(gradient_noise: Callable) -> bool:
     model, X, y = _toy_problem()
     measured = {}
     for batch_size in (1, 8, 64):
-        torch.manual_seed(0)
-        value = gradient_noise(model, X, y, batch_size, 300)
+        with isolated_rng(0):  # the learner's batches (torch.randperm) repeat, and their RNG is untouched
+            value = gradient_noise(model, X, y, batch_size, 300)
         if isinstance(value, torch.Tensor):
             if value.numel() != 1:
                 fail(task, f"return one number, not a tensor of shape {tuple(value.shape)}")

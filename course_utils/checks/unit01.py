@@ -1,8 +1,4 @@
-"""Checks for exercise sheet 01: words to numbers.
-
-Each check calls the learner's function on inputs of its own and compares with a reference computed here,
-or with a property the answer must have. A wrong answer raises :class:`CheckError` that says what differs.
-"""
+"""Checks for exercise sheet 01: ids, bags of words, n-grams, perplexity and an add-k bigram model."""
 
 from __future__ import annotations
 

@@ -12,7 +12,8 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from course_utils.checks import expect_close, expect_shape, expect_type, fail, passed
+from course_utils.checks import expect_close, expect_shape, expect_type, fail, isolated_rng, passed
+from course_utils.classic import evaluate_classifier
 
 __all__ = [
     "check_rnn_step",
@@ -23,14 +24,21 @@ __all__ = [
 ]
 
 
+def _random_cell(cell_class: type[nn.Module], n_in: int, n_hidden: int, gen: torch.Generator) -> nn.Module:
+    """An ``nn.RNNCell`` or ``nn.LSTMCell`` with N(0, 1) weights from ``gen`` (larger than its default init)."""
+    with isolated_rng():  # the constructor's own init draws from the global generator; it is overwritten
+        cell = cell_class(n_in, n_hidden)
+    with torch.no_grad():
+        for p in cell.parameters():
+            p.copy_(torch.randn(p.shape, generator=gen))
+    return cell
+
+
 def check_rnn_step(rnn_step: Callable) -> bool:
     """Task 1: one step of a tanh RNN, equal to ``nn.RNNCell``."""
     task = "Task 1 (one RNN step)"
     gen = torch.Generator().manual_seed(0)
-    cell = nn.RNNCell(3, 4)
-    with torch.no_grad():
-        for p in cell.parameters():
-            p.copy_(torch.randn(p.shape, generator=gen))
+    cell = _random_cell(nn.RNNCell, 3, 4, gen)
     x, h = torch.randn(2, 3, generator=gen), torch.randn(2, 4, generator=gen)
     with torch.no_grad():
         got = rnn_step(x, h, cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh)
@@ -45,10 +53,7 @@ def check_lstm_step(lstm_step: Callable) -> bool:
     """Task 2: one LSTM step (gates in PyTorch's order i, f, g, o), equal to ``nn.LSTMCell``."""
     task = "Task 2 (one LSTM step)"
     gen = torch.Generator().manual_seed(1)
-    cell = nn.LSTMCell(3, 5)
-    with torch.no_grad():
-        for p in cell.parameters():
-            p.copy_(torch.randn(p.shape, generator=gen))
+    cell = _random_cell(nn.LSTMCell, 3, 5, gen)
     x = torch.randn(2, 3, generator=gen)
     h, c = torch.randn(2, 5, generator=gen), torch.randn(2, 5, generator=gen)
     with torch.no_grad():
@@ -87,9 +92,9 @@ def check_masked_mean(masked_mean: Callable) -> bool:
 def check_gradient_to_first_input(gradient_to_first_input: Callable) -> bool:
     """Task 4: the norm of d(final hidden state summed) / d(first input vector)."""
     task = "Task 4 (gradient to the first input)"
-    torch.manual_seed(3)
-    rnn = nn.RNN(4, 8, batch_first=True)
-    x = torch.randn(1, 10, 4)
+    with isolated_rng(3):
+        rnn = nn.RNN(4, 8, batch_first=True)
+        x = torch.randn(1, 10, 4)
 
     def reference(model, inputs):
         inputs = inputs.clone().requires_grad_(True)
@@ -111,11 +116,10 @@ def check_sentiment_lstm(
 ) -> bool:
     """Task 5: a trained classifier, called as ``model(input_ids, lengths)``, whose validation accuracy
     on ``val_data = (id lists, labels)`` reaches ``target``."""
-    from course_utils.classic import evaluate_classifier
-
     task = "Task 5 (train an LSTM on the reviews)"
     expect_type(task, model, nn.Module, "your model")
-    accuracy = evaluate_classifier(model, val_data, device=device)
+    with isolated_rng():  # iterating a DataLoader draws a seed from the global generator
+        accuracy = evaluate_classifier(model, val_data, device=device)
     if accuracy < target:
         fail(
             task,

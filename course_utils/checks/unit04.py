@@ -11,7 +11,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from course_utils.checks import expect_close, expect_shape, expect_type, fail, passed
+from course_utils.checks import expect_close, expect_shape, expect_type, fail, isolated_rng, passed
 from course_utils.model import BertConfig, BertLayer, BertModel, extended_attention_mask
 from course_utils.utils import count_parameters
 
@@ -43,8 +43,12 @@ def check_sinusoidal_positions(sinusoidal_positions: Callable) -> bool:
         table[1].double(), torch.tensor([math.cos(1), math.sin(1), math.cos(0.01), math.sin(0.01)]).double()
     ):
         fail(task, "sin and cos are swapped: even columns 0, 2, ... hold sin, odd columns hold cos")
-    expect_close(task, table[1], [math.sin(1), math.cos(1), math.sin(0.01), math.cos(0.01)],
-                 "row 1 (frequencies 1 and 1/100 for d = 4)")  # fmt: skip
+    expect_close(
+        task,
+        table[1],
+        [math.sin(1), math.cos(1), math.sin(0.01), math.cos(0.01)],
+        "row 1 (frequencies 1 and 1/100 for d = 4)",
+    )
     table = sinusoidal_positions(50, 16)
     expect_shape(task, table, (50, 16), "sinusoidal_positions(50, 16)")
     expect_close(task, table, _sinusoidal(50, 16), "sinusoidal_positions(50, 16)", atol=1e-5)
@@ -59,10 +63,17 @@ def check_layer_norm(layer_norm: Callable) -> bool:
     expect_shape(task, out, (1, 4), "layer_norm of [[1, 2, 3, 4]]")
     unbiased = (x - 2.5) / x.std(unbiased=True)
     if torch.allclose(out, unbiased, atol=1e-4):
-        fail(task, "you divided by the unbiased standard deviation (n - 1); LayerNorm uses the biased one: "
-             "x.var(dim=-1, unbiased=False, keepdim=True)")  # fmt: skip
-    expect_close(task, out, [[-1.3416408, -0.4472136, 0.4472136, 1.3416408]],
-                 "layer_norm([1, 2, 3, 4]) (mean 2.5, variance 1.25)")  # fmt: skip
+        fail(
+            task,
+            "you divided by the unbiased standard deviation (n - 1); LayerNorm uses the biased one: "
+            "x.var(dim=-1, unbiased=False, keepdim=True)",
+        )
+    expect_close(
+        task,
+        out,
+        [[-1.3416408, -0.4472136, 0.4472136, 1.3416408]],
+        "layer_norm([1, 2, 3, 4]) (mean 2.5, variance 1.25)",
+    )
     gen = torch.Generator().manual_seed(4)
     x = torch.randn(2, 3, 6, generator=gen) * 3 + 1
     weight = torch.randn(6, generator=gen)
@@ -93,11 +104,10 @@ def check_feed_forward(feed_forward: Callable) -> bool:
 
 
 def _layer(seed: int) -> BertLayer:
-    torch.manual_seed(seed)
     config = BertConfig(hidden_size=16, num_attention_heads=4, intermediate_size=32)
-    layer = BertLayer(config).eval()  # eval: dropout off, so the output is deterministic
-    with torch.no_grad():  # move LayerNorm away from its (1, 0) start so that its weights matter
-        for p in layer.parameters():
+    with isolated_rng(seed), torch.no_grad():  # module init draws from the global generator
+        layer = BertLayer(config).eval()  # eval: dropout off, so the output is deterministic
+        for p in layer.parameters():  # move LayerNorm away from its (1, 0) start so that its weights matter
             p.add_(0.1 * torch.randn(p.shape))
     return layer
 
@@ -120,8 +130,11 @@ def check_encoder_layer(encoder_layer: Callable) -> bool:
     expect_type(task, out, torch.Tensor, "encoder_layer(...)")
     expect_shape(task, out, (2, 5, 16), "the output for x (2, 5, 16)")
     if torch.allclose(out, pre_ln, atol=1e-5):
-        fail(task, "that is pre-LN (normalise, then the sub-layer, then add); BERT is post-LN: "
-             "LayerNorm(x + sublayer(x)) after each sub-layer")  # fmt: skip
+        fail(
+            task,
+            "that is pre-LN (normalise, then the sub-layer, then add); BERT is post-LN: "
+            "LayerNorm(x + sublayer(x)) after each sub-layer",
+        )
     expect_close(task, out, expected, "the output (compared with BertLayer)")
     return passed(task, "equals course_utils.model.BertLayer")
 
@@ -129,15 +142,18 @@ def check_encoder_layer(encoder_layer: Callable) -> bool:
 def check_bert_parameter_count(bert_parameter_count: Callable) -> bool:
     """Task 5: ``bert_parameter_count(config)`` equals the parameters of ``BertModel(config)``."""
     task = "Task 5 (counting BERT's parameters)"
+    tiny = dict(
+        vocab_size=50, hidden_size=8, num_hidden_layers=1, num_attention_heads=2, intermediate_size=12
+    )
+    wider = dict(
+        vocab_size=100, hidden_size=12, num_hidden_layers=3, num_attention_heads=3, intermediate_size=20
+    )
     configs = {
-        "a tiny config": BertConfig(vocab_size=50, hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
-                                    intermediate_size=12, max_position_embeddings=16, type_vocab_size=2),
-        "a config with 3 segment types": BertConfig(vocab_size=100, hidden_size=12, num_hidden_layers=3,
-                                                    num_attention_heads=3, intermediate_size=20,
-                                                    max_position_embeddings=40, type_vocab_size=3),
+        "a tiny config": BertConfig(**tiny, max_position_embeddings=16, type_vocab_size=2),
+        "a config with 3 segment types": BertConfig(**wider, max_position_embeddings=40, type_vocab_size=3),
         "BERT-base": BertConfig.base(),
         "BERT-large": BertConfig.large(),
-    }  # fmt: skip
+    }
     counts = {}
     for name, config in configs.items():
         with torch.device("meta"):  # shapes only: no memory is allocated

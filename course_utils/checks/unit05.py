@@ -13,7 +13,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from course_utils.checks import expect_close, expect_shape, expect_type, fail, passed
+from course_utils.checks import expect_causal_mask, expect_close, expect_shape, expect_type, fail, passed
 
 __all__ = [
     "check_causal_mask",
@@ -28,20 +28,7 @@ __all__ = [
 def check_causal_mask(my_causal_mask: Callable) -> bool:
     """Task 1: a (T, T) bool mask, True where query i may look at key j (j <= i)."""
     task = "Task 1 (causal mask)"
-    got = my_causal_mask(3)
-    expect_shape(task, got, (3, 3), "my_causal_mask(3)")
-    if got.dtype != torch.bool:
-        fail(task, f"the mask should be a bool tensor (True = may attend), got dtype {got.dtype}")
-    expected = torch.tensor([[True, False, False], [True, True, False], [True, True, True]])
-    if not torch.equal(got, expected):
-        if torch.equal(got, ~expected):
-            fail(task, "your mask is inverted: True should mark the positions a query MAY look at")
-        if torch.equal(got, expected.T):
-            fail(task, "your mask is transposed: row i is query i, and it may see columns 0..i")
-        fail(task, f"my_causal_mask(3) returned\n{got.int()}\nrow i should be True in columns 0..i")
-    for T in (1, 7):
-        if not torch.equal(my_causal_mask(T), torch.ones(T, T).tril().bool()):
-            fail(task, f"my_causal_mask({T}) is wrong")
+    expect_causal_mask(task, my_causal_mask, "my_causal_mask")
     return passed(task, "row i sees columns 0..i")
 
 

@@ -16,10 +16,10 @@ without markers keeps its leading comments and loses everything after them. All 
 counts are cleared, cell ids are kept, and the file is written deterministically, so building twice gives
 identical bytes.
 
-Usage, from the repository root::
+A maintainer's tool (it is not part of the installed ``course_utils``). Usage, from the repository root::
 
-    python -m course_utils.exercises            # (re)write every exercises/NN_*.ipynb
-    python -m course_utils.exercises --check    # exit 1 and list the sheets that are out of date
+    python tools/exercises.py            # (re)write every exercises/NN_*.ipynb
+    python tools/exercises.py --check    # exit 1 and list the sheets that are out of date
 """
 
 from __future__ import annotations
@@ -204,7 +204,7 @@ def build_exercises(root: str | Path = ".", check: bool = False) -> list[Path]:
 def main(argv: list[str] | None = None) -> int:
     """Command line entry point; returns the exit status."""
     parser = argparse.ArgumentParser(
-        prog="python -m course_utils.exercises",
+        prog="python tools/exercises.py",
         description="Build exercises/NN_*.ipynb from solutions/NN_*.ipynb.",
     )
     parser.add_argument("--root", default=".", help="repository root (default: the current folder)")
@@ -217,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.check:
         if paths:
-            print("Stale exercise sheets (run `python -m course_utils.exercises`):")
+            print("Stale exercise sheets (run `python tools/exercises.py`):")
             for path in paths:
                 print(f"  {path}")
             return 1

@@ -1,8 +1,10 @@
 """Run the course's notebooks, time them, and write the course map of the README from the measurements.
 
-    python -m course_utils.course_map --execute     # run every notebook in place (saves outputs), time it
-    python -m course_utils.course_map --execute 03  # only unit 03
-    python -m course_utils.course_map               # rewrite the README table from the saved times
+A maintainer's tool, run from the repository root (it is not part of the installed ``course_utils``)::
+
+    python tools/course_map.py --execute     # run every notebook in place (saves outputs), time it
+    python tools/course_map.py --execute 03  # only unit 03
+    python tools/course_map.py               # rewrite the README table from the saved times
 
 Times are saved in ``tests/notebook_times.json`` with a description of the machine, and a test checks them
 against the budgets below. Only numbers measured by this script go into the README.
@@ -12,10 +14,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import time
 from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+from course_utils.utils import machine_description
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMES_FILE = ROOT / "tests" / "notebook_times.json"
@@ -59,9 +64,6 @@ def notebooks(unit: str | None = None) -> list[Path]:
 
 def execute(path: Path, timeout: int = 900) -> float:
     """Run a notebook top to bottom in place (as ``jupyter nbconvert --execute --inplace``); return seconds."""
-    import nbformat
-    from nbclient import NotebookClient
-
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(
         nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": path.parent}}
@@ -74,12 +76,11 @@ def execute(path: Path, timeout: int = 900) -> float:
 
 
 def machine() -> str:
-    import torch
-
-    cpu = platform.processor() or platform.machine()
+    """One line for the README: the machine the notebooks were timed on."""
+    info = machine_description()
     return (
-        f"{os.cpu_count()} CPU cores ({cpu}), {platform.system()}, Python {platform.python_version()}, "
-        f"torch {torch.__version__}, " + ("CUDA GPU" if torch.cuda.is_available() else "no GPU")
+        f"{info['cpu_count']} CPU cores ({info['processor']}), {info['torch_threads']} torch threads, "
+        f"{info['platform']}, Python {info['python']}, torch {info['torch']}, {info.get('gpu', 'no GPU')}"
     )
 
 
@@ -122,7 +123,7 @@ def course_map_table(times: dict) -> str:
         )
     total = sum(secs.values())
     note = (
-        f"\nCPU times were measured with `python -m course_utils.course_map --execute` on {times['machine']}; "
+        f"\nCPU times were measured with `python tools/course_map.py --execute` on {times['machine']}; "
         f"all {len(secs)} notebooks together: {total / 60:.1f} min."
         if secs
         else ""

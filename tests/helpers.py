@@ -1,0 +1,32 @@
+"""Helpers that several test modules import (``from helpers import ...``); fixtures live in conftest.py."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from types import ModuleType
+
+from course_utils.model import BertConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_tool(name: str) -> ModuleType:
+    """Import ``tools/<name>.py``: the maintainers' scripts are neither a package nor installed."""
+    spec = importlib.util.spec_from_file_location(f"tools.{name}", ROOT / "tools" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def tiny_bert_config(vocab_size: int, max_position_embeddings: int, **overrides) -> BertConfig:
+    """A one-layer BERT small enough to train for a few steps in a unit test."""
+    base = dict(
+        vocab_size=vocab_size,
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=max_position_embeddings,
+    )
+    return BertConfig(**{**base, **overrides})
