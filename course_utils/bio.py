@@ -34,8 +34,8 @@ def aptamer_bert_check(seconds_budget: float = 60, seed: int = 0, epochs: int = 
 
     Recipe: single-base tokens (``[CLS]`` + 24 bases + ``[SEP]``), ``BertForSequenceClassification``
     with H=64, 3 layers, 4 heads, feed-forward 256, no dropout; AdamW (lr 3e-4, weight decay 0.01,
-    BERT's warmup 10 % + linear decay), batch 32, gradient clipping at 1.0, one CPU thread. A low
-    learning rate matters: at 1e-3 the model stays at chance.
+    BERT's warmup 10 % + linear decay), batch 32, gradient clipping at 1.0, one CPU thread, trained
+    with :func:`course_utils.train.train`.
 
     Args:
         seconds_budget: stop training early (and say so) when this much wall time is spent, so a slow

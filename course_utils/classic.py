@@ -581,7 +581,7 @@ def train_classifier(
         device=device,
         eval_loader=val_loader,
         eval_every=len(loader),
-        eval_fn=accuracy,
+        eval_fn=None if val_data is None else accuracy,
         seed=seed,
         progress=progress,
     )

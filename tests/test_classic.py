@@ -178,6 +178,8 @@ def test_train_classifier_learns_an_order_dependent_rule():
     assert set(hist) == {"train_loss", "val_acc"} and len(hist["val_acc"]) == len(hist["train_loss"]) == 5
     assert hist["train_loss"][-1] < hist["train_loss"][0]
     assert evaluate_classifier(model, (ids[200:], labels[200:])) >= 0.95
+    without_validation = train_classifier(LSTMClassifier(12, 4, 4, 2), (ids[:50], labels[:50]), epochs=2)
+    assert without_validation["val_acc"] == [] and len(without_validation["train_loss"]) == 2
 
 
 def test_lstm_language_model_overfits_and_generates():
