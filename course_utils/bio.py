@@ -8,12 +8,15 @@ vocabulary come from :mod:`course_utils.dna`.
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch.utils.data import DataLoader
 
 from course_utils.dna import BASES, SPECIAL_TOKENS, build_kmer_vocab, encode_kmers, kmer_tokens
 from course_utils.model import BertConfig, BertForSequenceClassification
 from course_utils.train import train
+from course_utils.utils import check_seed
 from course_utils.world import aptamer_sequences, kmer_bag_accuracy
 
 # The DNA helpers live in `course_utils.dna` and the k-mer bag baseline in `course_utils.world`; they are
@@ -48,8 +51,14 @@ def aptamer_bert_check(seconds_budget: float = 60, seed: int = 0, epochs: int = 
         ``{"bert_test_accuracy", "kmer6_bag_test_accuracy", "seconds", "steps", "planned_steps",
         "stopped_early", "parameters", "per_epoch_test_accuracy"}``.
     """
-    if not seconds_budget > 0:
-        raise ValueError(f"seconds_budget={seconds_budget!r} must be positive")
+    is_number = isinstance(seconds_budget, (int, float)) and not isinstance(seconds_budget, bool)
+    if not is_number or not seconds_budget > 0:  # NaN fails "> 0" too
+        raise ValueError(f"seconds_budget={seconds_budget!r} must be a positive number of seconds, e.g. 60")
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"epochs={epochs!r} must be a positive integer")
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < math.inf:
+        raise ValueError(f"lr={lr!r} must be a positive finite number, e.g. 3e-4")
+    seed = check_seed(seed)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # tiny matrices: one thread is as fast and does not fight other jobs
     try:

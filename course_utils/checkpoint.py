@@ -18,15 +18,18 @@ learners to load files they download should not teach that habit.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, load_model, save_file, save_model
 from torch import nn
 
@@ -83,11 +86,20 @@ def get_rng_state() -> dict[str, Any]:
 
 def set_rng_state(state: dict[str, Any]) -> None:
     """Restore what :func:`get_rng_state` returned."""
-    version, internal, gauss = state["python"]
-    random.setstate((version, tuple(internal), gauss))
-    kind, keys, pos, has_gauss, cached = state["numpy"]
-    np.random.set_state((kind, np.array(keys, dtype=np.uint32), pos, has_gauss, cached))
-    torch.set_rng_state(_unb64(state["torch"]))
+    try:
+        version, internal, gauss = state["python"]
+        python = (version, tuple(internal), gauss)
+        kind, keys, pos, has_gauss, cached = state["numpy"]
+        numpy = (kind, np.array(keys, dtype=np.uint32), pos, has_gauss, cached)
+        torch_state = _unb64(state["torch"])
+    except (KeyError, TypeError, ValueError) as err:
+        raise ValueError(
+            f"not a random state written by get_rng_state() ({type(err).__name__}: {err}); pass "
+            "checkpoint.rng_state from load_checkpoint"
+        ) from None
+    random.setstate(python)
+    np.random.set_state(numpy)
+    torch.set_rng_state(torch_state)
     cuda = state.get("cuda") or []
     if cuda and torch.cuda.is_available():
         if len(cuda) != torch.cuda.device_count():
@@ -116,6 +128,15 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, (set, tuple)):
         return list(value)
     raise TypeError(f"cannot store {type(value).__name__} {value!r} in a JSON checkpoint")
+
+
+def _fingerprint(path: Path) -> str:
+    """The SHA-256 of a file: the state file records its companions', so a half-done save is detected."""
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _dump_json(path: Path, data: Any) -> None:
@@ -176,23 +197,41 @@ def save_checkpoint(
     Returns:
         The folder's path.
     """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got a {type(model).__name__}")
+    if optimizer is not None and not isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError(f"optimizer must be a torch.optim.Optimizer, got a {type(optimizer).__name__}")
+    if scheduler is not None and not callable(getattr(scheduler, "state_dict", None)):
+        raise TypeError(f"scheduler must be a learning-rate scheduler, got a {type(scheduler).__name__}")
+    if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 0:
+        raise ValueError(f"step={step!r} must be a non-negative integer (the optimizer steps done)")
+    if extra is not None and not isinstance(extra, dict):
+        raise TypeError(f"extra must be a dict of JSON data, got a {type(extra).__name__}")
     directory = Path(path_dir)
+    if directory.exists() and not directory.is_dir():
+        raise FileExistsError(f"{directory} is a file; a checkpoint is a folder: choose another path")
     directory.mkdir(parents=True, exist_ok=True)
-    _save_model(directory, model)
     state: dict[str, Any] = {
         "step": int(step),
         "model_class": type(model).__name__,
         "rng": get_rng_state(),
         "extra": extra or {},
     }
+    if history is not None:
+        state["history"] = history.to_dict() if hasattr(history, "to_dict") else history
+    if scheduler is not None:
+        state["scheduler"] = scheduler.state_dict()
+        state["scheduler_class"] = type(scheduler).__name__
+    # fail on data JSON cannot hold before any file is replaced, so a bad call leaves the old checkpoint whole
+    json.dumps(state, default=_json_default)
+    _save_model(directory, model)
+    files = {MODEL_FILE: _fingerprint(directory / MODEL_FILE)}
     if optimizer is not None:
         tensors, rest = _flatten_optimizer(optimizer)
         _write_atomic(directory / OPTIMIZER_FILE, lambda p: save_file(tensors, str(p)))
         state["optimizer"] = rest
-    if scheduler is not None:
-        state["scheduler"] = scheduler.state_dict()
-    if history is not None:
-        state["history"] = history.to_dict() if hasattr(history, "to_dict") else history
+        files[OPTIMIZER_FILE] = _fingerprint(directory / OPTIMIZER_FILE)
+    state["files"] = files
     _dump_json(directory / STATE_FILE, state)  # written last: its presence marks a complete checkpoint
     return directory
 
@@ -215,6 +254,46 @@ def has_checkpoint(path_dir: str | Path) -> bool:
     """True if ``path_dir`` holds a complete checkpoint written by :func:`save_checkpoint`."""
     directory = Path(path_dir)
     return (directory / STATE_FILE).is_file() and (directory / MODEL_FILE).is_file()
+
+
+def _read_state(directory: Path) -> dict[str, Any]:
+    """``trainer_state.json``, checked: a clear error that names the file when it is damaged."""
+    path = directory / STATE_FILE
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(
+            f"{path} is damaged (not valid JSON: {err}); the checkpoint cannot be resumed: use an earlier copy "
+            "or start a new run in another folder"
+        ) from None
+    if not isinstance(state, dict) or not isinstance(state.get("step"), int) or "model_class" not in state:
+        raise ValueError(
+            f"{path} is not a training state written by save_checkpoint (it needs 'step' and 'model_class')"
+        )
+    return state
+
+
+def _check_files(directory: Path, state: dict[str, Any]) -> None:
+    """The model and optimizer files must be the ones the state file was written with."""
+    for name, expected in (state.get("files") or {}).items():  # absent in checkpoints of older versions
+        path = directory / name
+        if path.is_file() and _fingerprint(path) != expected:
+            raise ValueError(
+                f"{path} is not the file {STATE_FILE} was saved with (step {state['step']}): a save was "
+                "interrupted after rewriting it, or the file was damaged or cut short since; resume from "
+                "another copy of the checkpoint, or delete the folder and start again"
+            )
+
+
+def _reading(path: Path, read: Callable[[], Any]) -> Any:
+    """Run ``read()``; if ``path`` turns out not to be a complete safetensors file, say which file it is."""
+    try:
+        return read()
+    except SafetensorError as err:
+        raise ValueError(
+            f"{path} is not a complete safetensors file ({err}); it may be truncated (an interrupted "
+            "copy or save) or another format: save the checkpoint again or use an earlier copy"
+        ) from None
 
 
 def _check_same_class(saved_class: str, model: nn.Module, directory: Path) -> None:
@@ -250,14 +329,17 @@ def _load_model(directory: Path, saved_class: str, model: nn.Module | None) -> n
                 f"the checkpoint in {directory} holds a {saved_class!r}, which load_checkpoint cannot build "
                 "by itself; build the model and pass it as model="
             )
-        return TASK_MODELS[saved_class].from_pretrained(directory)
+        return _reading(directory / MODEL_FILE, lambda: TASK_MODELS[saved_class].from_pretrained(directory))
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module (or None), got a {type(model).__name__}")
     _check_same_class(saved_class, model, directory)
     if isinstance(model, BertPreTrainedModel):
-        config, weights = read_model_folder(directory)
+        config, weights = _reading(directory / MODEL_FILE, lambda: read_model_folder(directory))
         _check_same_config(config, model, directory)
         model.load_state_dict(weights)
     else:  # its weights alone were saved; load_model checks their names and shapes
-        load_model(model, str(directory / MODEL_FILE), strict=True)
+        path = directory / MODEL_FILE
+        _reading(path, lambda: load_model(model, str(path), strict=True))
     return model
 
 
@@ -268,7 +350,8 @@ def _load_optimizer(optimizer: torch.optim.Optimizer, directory: Path, saved: di
         raise ValueError(
             f"the checkpoint's optimizer is a {saved.get('type')}, this one is a {type(optimizer).__name__}"
         )
-    tensors = load_file(str(directory / OPTIMIZER_FILE))
+    path = directory / OPTIMIZER_FILE
+    tensors = _reading(path, lambda: load_file(str(path)))
     state: dict[int, dict[str, Any]] = {}
     for key, value in tensors.items():
         kind, idx, name = key.split(".", 2)
@@ -325,7 +408,8 @@ def load_checkpoint(
             f"{directory} is not a checkpoint folder (it needs {MODEL_FILE} and {STATE_FILE}); "
             "save one with save_checkpoint or train(..., checkpoint_dir=...)"
         )
-    state = json.loads((directory / STATE_FILE).read_text())
+    state = _read_state(directory)
+    _check_files(directory, state)
     built_here = model is None
     model = _load_model(directory, state["model_class"], model)
     if built_here and device is not None:
@@ -337,8 +421,16 @@ def load_checkpoint(
     if scheduler is not None:
         if "scheduler" not in state:
             raise ValueError(f"the checkpoint in {directory} has no scheduler state")
+        saved_class = state.get("scheduler_class", type(scheduler).__name__)  # absent in older checkpoints
+        if saved_class != type(scheduler).__name__:
+            raise ValueError(
+                f"the checkpoint's scheduler is a {saved_class}, this one is a {type(scheduler).__name__}"
+            )
         scheduler.load_state_dict(state["scheduler"])
-    history = History.from_dict(state["history"]) if "history" in state else None
+    try:
+        history = History.from_dict(state["history"]) if "history" in state else None
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"the history in {directory / STATE_FILE} is damaged: {err}") from None
     return Checkpoint(
         model=model,
         step=int(state["step"]),

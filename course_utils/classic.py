@@ -24,10 +24,10 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from torch.utils.data import DataLoader
 
-from course_utils.model import ModelOutput
+from course_utils.model import ModelOutput, check_token_ids
 from course_utils.text import BOS, EOS, UNK, pad_batch, simple_tokenize
 from course_utils.train import predict, train
-from course_utils.utils import eval_mode, model_device
+from course_utils.utils import check_seed, eval_mode, model_device
 
 # --------------------------------------------------------------------------------------------------
 # N-gram language model
@@ -58,10 +58,13 @@ class NGramLM:
     """
 
     def __init__(self, n: int = 2, smoothing: str = "add-k", k: float = 1.0, lam: float = 0.8):
-        if not isinstance(n, int) or n < 1:
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise ValueError(f"n must be an int >= 1, got {n!r}")
         if smoothing not in _SMOOTHINGS:
             raise ValueError(f"smoothing={smoothing!r} is not one of {_SMOOTHINGS}")
+        for name, value in (("k", k), ("lam", lam)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"{name} must be a number, got {value!r}")
         if smoothing != "none" and not k > 0:
             raise ValueError(f"k must be > 0 for {smoothing!r} smoothing, got {k!r}")
         if not 0 < lam < 1:
@@ -186,7 +189,9 @@ class NGramLM:
             The prefix tokens followed by the sampled words (``<eos>`` not included).
         """
         self._check_fitted()
-        rng = random.Random(seed)
+        if isinstance(max_len, bool) or not isinstance(max_len, int) or max_len < 0:
+            raise ValueError(f"max_len={max_len!r} must be an int >= 0 (the most words to add)")
+        rng = random.Random(check_seed(seed))
         out = simple_tokenize(prefix) if isinstance(prefix, str) else list(prefix)
         for _ in range(max_len):
             dist = self.next_word_distribution(out)
@@ -260,12 +265,22 @@ class BagOfWordsClassifier:
 
     def score(self, texts: Sequence[str], labels: Sequence[int]) -> float:
         """Accuracy on ``texts`` (a number in [0, 1])."""
+        texts = self._check_texts(texts)
+        if len(texts) != len(labels):
+            raise ValueError(f"got {len(texts)} texts but {len(labels)} labels")
+        if len(texts) == 0:
+            raise ValueError("texts is empty: there is nothing to score")
         preds = self.predict(texts)
         return sum(int(p == y) for p, y in zip(preds, labels)) / len(preds)
 
     def top_terms(self, k: int = 10) -> dict[str, list[tuple[str, float]]]:
         """The ``k`` most negative and most positive weights of a two-class model."""
         names = self.vectorizer.get_feature_names_out()
+        if self.model.coef_.shape[0] != 1:
+            raise ValueError(
+                f"top_terms reads the weights of a model with two classes; this one has "
+                f"{len(self.model.classes_)} (use model.coef_[c] for class c)"
+            )
         w = self.model.coef_[0]
         order = w.argsort()
         return {
@@ -297,6 +312,39 @@ def init_forget_bias(lstm: nn.LSTM, value: float = 1.0) -> None:
                 param[H : 2 * H].fill_(value)
             elif name.startswith("bias_hh"):
                 param[H : 2 * H].zero_()
+
+
+def _check_sizes(**sizes: object) -> None:
+    """Each size (vocab_size, hidden_dim, ...) must be a positive int."""
+    for name, value in sizes.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name}={value!r} must be a positive int")
+
+
+def _check_ids(input_ids: torch.Tensor, embedding: nn.Embedding) -> None:
+    """(B, T) integer ids inside the embedding's vocabulary."""
+    if not isinstance(input_ids, torch.Tensor) or input_ids.dim() != 2:
+        shape = tuple(input_ids.shape) if isinstance(input_ids, torch.Tensor) else type(input_ids).__name__
+        raise ValueError(
+            f"input_ids must have shape (B, T), got {shape}; use input_ids[None] for one sequence"
+        )
+    if input_ids.dtype.is_floating_point or input_ids.dtype == torch.bool or input_ids.is_complex():
+        raise TypeError(f"input_ids must hold integer ids (torch.long), got dtype {input_ids.dtype}")
+    check_token_ids(input_ids, embedding.num_embeddings, hint="was the model built with len(vocab)?")
+
+
+def _check_lengths(lengths: torch.Tensor, input_ids: torch.Tensor) -> None:
+    """(B,) true lengths, each in 1..T."""
+    B, T = input_ids.shape
+    if not isinstance(lengths, torch.Tensor) or tuple(lengths.shape) != (B,):
+        shape = tuple(lengths.shape) if isinstance(lengths, torch.Tensor) else type(lengths).__name__
+        raise ValueError(
+            f"lengths must be a (B,) = ({B},) tensor, one length per row of input_ids; got {shape}"
+        )
+    if B and (int(lengths.min()) < 1 or int(lengths.max()) > T):
+        raise ValueError(
+            f"lengths must be between 1 and T={T} (the width of input_ids), got {lengths.tolist()}"
+        )
 
 
 def _lengths_from_ids(input_ids: torch.Tensor, pad_id: int) -> torch.Tensor:
@@ -343,6 +391,10 @@ class LSTMClassifier(nn.Module):
         forget_bias: float | None = 1.0,
     ):
         super().__init__()
+        _check_sizes(
+            vocab_size=vocab_size, embed_dim=embed_dim, hidden_dim=hidden_dim, num_classes=num_classes,
+            num_layers=num_layers,
+        )  # fmt: skip
         if pooling not in ("last", "mean"):
             raise ValueError(f"pooling={pooling!r} must be 'last' or 'mean'")
         if cell not in _CELLS:
@@ -366,10 +418,11 @@ class LSTMClassifier(nn.Module):
             input_ids: (B, T) token ids, padded at the end with ``pad_id``.
             lengths: (B,) true lengths; computed from ``pad_id`` when omitted.
         """
-        if input_ids.dim() != 2:
-            raise ValueError(f"input_ids must have shape (B, T), got {tuple(input_ids.shape)}")
+        _check_ids(input_ids, self.embedding)
         if lengths is None:
             lengths = _lengths_from_ids(input_ids, self.pad_id)
+        else:
+            _check_lengths(lengths, input_ids)
         x = self.dropout(self.embedding(input_ids))  # (B, T, E)
         # pack so that the recurrence skips the padding (lengths must live on the CPU)
         packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
@@ -415,6 +468,9 @@ class LSTMLanguageModel(nn.Module):
         forget_bias: float | None = 1.0,
     ):
         super().__init__()
+        _check_sizes(vocab_size=vocab_size, embed_dim=embed_dim, hidden_dim=hidden_dim, num_layers=num_layers)
+        if not 0 <= pad_id < vocab_size:
+            raise ValueError(f"pad_id={pad_id} is outside the vocabulary (size {vocab_size})")
         self.pad_id = pad_id
         self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=pad_id)
         self.lstm = nn.LSTM(embed_dim, hidden_dim, num_layers=num_layers, batch_first=True)
@@ -435,13 +491,17 @@ class LSTMLanguageModel(nn.Module):
         Returns:
             ``(logits, state)`` with logits of shape (B, T, V).
         """
-        if input_ids.dim() != 2:
-            raise ValueError(f"input_ids must have shape (B, T), got {tuple(input_ids.shape)}")
+        _check_ids(input_ids, self.embedding)
         out, state = self.lstm(self.dropout(self.embedding(input_ids)), state)  # (B, T, hidden)
         return self.head(self.dropout(out)), state
 
     def loss(self, input_ids: torch.Tensor) -> torch.Tensor:
         """Mean cross-entropy of predicting token t+1 from tokens 0..t (padding ignored)."""
+        _check_ids(input_ids, self.embedding)
+        if input_ids.shape[1] < 2:
+            raise ValueError(
+                f"loss needs sequences of at least 2 tokens (one to read, one to predict), got T={input_ids.shape[1]}"
+            )
         logits, _ = self(input_ids[:, :-1])
         targets = input_ids[:, 1:]
         return F.cross_entropy(
@@ -464,8 +524,11 @@ class LSTMLanguageModel(nn.Module):
         """
         if len(prefix_ids) == 0:
             raise ValueError("generate needs at least one prefix id (e.g. the <bos> id)")
-        if temperature <= 0:
-            raise ValueError(f"temperature must be > 0, got {temperature}")
+        if not temperature > 0 or temperature == float("inf"):  # also catches NaN
+            raise ValueError(f"temperature must be a positive finite number, got {temperature}")
+        if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 0:
+            raise ValueError(f"max_new_tokens={max_new_tokens!r} must be an int >= 0")
+        check_token_ids(list(prefix_ids), self.embedding.num_embeddings, name="prefix_ids")
         device = model_device(self)
         gen = torch.Generator(device="cpu").manual_seed(seed)
         out = list(prefix_ids)
@@ -502,11 +565,21 @@ class WithCrossEntropy(nn.Module):
 
     def forward(self, input_ids: torch.Tensor, lengths: torch.Tensor, labels: torch.Tensor) -> ModelOutput:
         logits = self.classifier(input_ids, lengths)  # (B, num_classes)
+        C = logits.shape[-1]
+        if labels.numel() and (int(labels.min()) < 0 or int(labels.max()) >= C):
+            bad = int(labels.min()) if int(labels.min()) < 0 else int(labels.max())
+            # cross_entropy would only say "Target 5 is out of bounds"
+            raise ValueError(f"label {bad} is not a class id of this model (0..{C - 1}, num_classes={C})")
         return ModelOutput(loss=F.cross_entropy(logits, labels), logits=logits)
 
 
 def classifier_loader(data: ClassifierData, batch_size: int, shuffle: bool, pad_id: int = 0) -> DataLoader:
     """Batches of ``{"input_ids", "lengths", "labels"}`` from ``data = (id lists, labels)``, padded per batch."""
+    if not isinstance(data, (tuple, list)) or len(data) != 2:
+        raise TypeError(
+            "data must be a pair (id lists, labels), e.g. ([vocab.encode(t) for t in tokens], labels); "
+            f"got {type(data).__name__} of length {len(data) if hasattr(data, '__len__') else '?'}"
+        )
     ids, labels = data
     if len(ids) != len(labels):
         raise ValueError(f"got {len(ids)} sequences but {len(labels)} labels")

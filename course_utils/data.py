@@ -23,6 +23,7 @@ import torch
 from torch.utils.data import Dataset
 
 from course_utils.model import check_token_ids
+from course_utils.text import as_int
 from course_utils.utils import check_seed
 
 IGNORE_INDEX = -100  # positions with this label do not count in the loss (PyTorch's default)
@@ -42,13 +43,15 @@ class MlmMasking:
     uniformly from the non-special ids, and 10 % are left unchanged. The labels hold the original
     id at chosen positions and ``-100`` everywhere else, so the loss looks only at chosen tokens.
 
-    The padding id must be in ``special_ids`` (so is ``[CLS]``, ``[SEP]``, ``[MASK]``): those
-    positions are never chosen. ``special_ids`` may be empty, then every position can be chosen.
+    The padding id must be in ``special_ids`` (so are ``[CLS]`` and ``[SEP]``): those positions are
+    never chosen. ``[MASK]`` is always treated as special, listed or not, so it is never chosen and never
+    drawn as a "random" replacement. ``special_ids`` may be empty, then every other position can be chosen.
 
     Args:
         mask_token_id: the id of ``[MASK]``.
         vocab_size: the vocabulary size ``V``; every id must be in ``0 .. V-1``.
-        special_ids: ids never chosen and never drawn as random replacements (kept sorted).
+        special_ids: ids never chosen and never drawn as random replacements (kept sorted, with
+            ``mask_token_id`` added), e.g. ``tokenizer.all_special_ids``.
         mlm_probability: the chance that a token is chosen, in (0, 1].
     """
 
@@ -64,10 +67,19 @@ class MlmMasking:
         p = self.mlm_probability
         if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 < p <= 1.0:
             raise ValueError(f"mlm_probability must be in (0, 1], got {p!r}")
-        if not isinstance(self.mask_token_id, int):
+        if as_int(self.mask_token_id) is None:
             raise ValueError(f"mask_token_id must be an int, got {self.mask_token_id!r}")
+        self.mask_token_id = int(self.mask_token_id)
         check_token_ids(self.mask_token_id, V, name="mask_token_id")
-        self.special_ids = sorted({int(i) for i in self.special_ids})
+        ids = self.special_ids
+        given = None if isinstance(ids, (str, bytes)) or not isinstance(ids, Iterable) else list(ids)
+        if given is None or any(as_int(i) is None for i in given):
+            raise TypeError(
+                f"special_ids must be an iterable of int token ids, e.g. tokenizer.all_special_ids; got {ids!r}"
+            )
+        # [MASK] is special even when the caller forgot it: a [MASK] in the input must not be chosen,
+        # and a "random" replacement that is [MASK] would make the 80/10/10 split 82/8/10.
+        self.special_ids = sorted({int(i) for i in given} | {self.mask_token_id})
         check_token_ids(self.special_ids, V, name="special_ids")
         if len(self.special_ids) >= V:
             raise ValueError("every id is special: no token can be chosen or drawn as a random replacement")
@@ -88,6 +100,11 @@ class MlmMasking:
         """
         if not isinstance(input_ids, torch.Tensor):
             raise TypeError(f"input_ids must be a torch.Tensor, got {type(input_ids).__name__}")
+        if generator is not None and not isinstance(generator, torch.Generator):
+            raise TypeError(
+                f"generator must be a torch.Generator or None, got {generator!r}; for a seed s pass "
+                "generator=torch.Generator().manual_seed(s)"
+            )
         if input_ids.dtype.is_floating_point or input_ids.dtype == torch.bool or input_ids.is_complex():
             raise TypeError(f"input_ids must hold integer ids (torch.long), got dtype {input_ids.dtype}")
         check_token_ids(input_ids, self.vocab_size, hint="is vocab_size the tokenizer's len(tokenizer)?")
@@ -174,7 +191,19 @@ def make_nsp_pairs(
     for i, doc in enumerate(documents):
         if isinstance(doc, str):
             raise TypeError(f"documents[{i}] is a string; each document must be a LIST of sentences")
-    if not 0.0 <= same_document_fraction <= 1.0:
+        if not isinstance(doc, Sequence):
+            raise TypeError(
+                f"documents[{i}] is {type(doc).__name__}; each document must be a list of sentence strings"
+            )
+        for j, sentence in enumerate(doc):
+            if not isinstance(sentence, str):
+                raise TypeError(
+                    f"documents[{i}][{j}] is {type(sentence).__name__} {sentence!r}; sentences must be strings"
+                )
+            if not sentence.strip():
+                raise ValueError(f"documents[{i}][{j}] is blank; drop empty sentences before making pairs")
+    fraction = same_document_fraction
+    if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0.0 <= fraction <= 1.0:
         raise ValueError(f"same_document_fraction must be in [0, 1], got {same_document_fraction!r}")
     positions = [(d, i) for d, doc in enumerate(documents) for i in range(len(doc) - 1)]
     if not positions:
@@ -234,6 +263,25 @@ def _not_next(
     )
 
 
+def _check_max_length(value: Any, minimum: int, what: str, optional: bool = False) -> None:
+    """``max_length`` must be an int >= ``minimum`` (or ``None`` when ``optional``)."""
+    if value is None and optional:
+        return
+    if as_int(value) is None:
+        raise ValueError(f"max_length={value!r} must be an int >= {minimum} (tokens)")
+    if value < minimum:
+        raise ValueError(f"max_length={value!r} is too small: {what} needs at least {minimum} tokens")
+
+
+def _check_tokenizer(tokenizer: Any) -> None:
+    """A fast tokenizer (callable, with ``pad_token_id``), e.g. ``tokenizer.load_tokenizer()``."""
+    if not callable(tokenizer) or not hasattr(tokenizer, "pad_token_id"):
+        raise TypeError(
+            f"tokenizer must be a tokenizer such as course_utils.tokenizer.load_tokenizer(), got "
+            f"{type(tokenizer).__name__} {tokenizer!r:.60}"
+        )
+
+
 class _TokenizedExamples(Dataset):
     """What the datasets of this module share: token ids, segment ids and one label per example.
 
@@ -280,10 +328,8 @@ class PretrainingDataset(_TokenizedExamples):
     def __init__(
         self, documents: Sequence[Sequence[str]], tokenizer: Any, *, max_length: int = 64, seed: int = 0
     ):
-        if not isinstance(max_length, int) or max_length < 5:
-            raise ValueError(
-                f"max_length={max_length!r} is too small: a pair needs [CLS] a [SEP] b [SEP], at least 5 tokens"
-            )
+        _check_max_length(max_length, 5, "a pair [CLS] a [SEP] b [SEP]")
+        _check_tokenizer(tokenizer)
         self.pairs = make_nsp_pairs(documents, seed=seed)
         self.max_length = max_length
         firsts = [a for a, _, _ in self.pairs]
@@ -324,8 +370,23 @@ def pad_examples(
         ``(B, T)`` (1 = real token, 0 = padding), ``token_type_ids`` ``(B, T)`` (zeros if absent), and
         the label keys present in the items.
     """
+    if isinstance(items, Mapping):
+        raise TypeError(
+            "pad_examples takes a list of examples (dicts), got one dict; a DataLoader passes "
+            "collate_fn the list of dataset items"
+        )
+    if isinstance(items, str) or not isinstance(items, Sequence):
+        raise TypeError(f"items must be a list of examples (dicts), got {type(items).__name__}")
     if len(items) == 0:
         raise ValueError("cannot collate an empty batch (items is empty)")
+    for n, item in enumerate(items):
+        if not isinstance(item, Mapping):
+            raise TypeError(
+                f"item {n} is a {type(item).__name__}, not a dict like {{'input_ids': [...], 'labels': 0}}"
+            )
+    if as_int(pad_token_id) is None:
+        raise TypeError(f"pad_token_id must be an int id (e.g. tokenizer.pad_token_id), got {pad_token_id!r}")
+    _check_max_length(max_length, 1, "an item", optional=True)
     keys = set(items[0])
     if "input_ids" not in keys:
         raise KeyError(f"each item needs 'input_ids'; the first item has keys {sorted(keys)}")
@@ -383,7 +444,15 @@ def pad_examples(
 
 
 def _as_long(value: Any, key: str, n: int) -> torch.Tensor:
-    tensor = value if isinstance(value, torch.Tensor) else torch.as_tensor(value)
+    if isinstance(value, torch.Tensor):
+        tensor = value
+    else:
+        try:
+            # an empty list would become a float tensor: it is an empty list of ids
+            empty = isinstance(value, (list, tuple)) and len(value) == 0
+            tensor = torch.as_tensor(value, dtype=torch.long if empty else None)
+        except (TypeError, ValueError, RuntimeError):
+            raise TypeError(f"item {n}: {key} must hold integers, got {value!r:.80}") from None
     if tensor.dtype.is_floating_point or tensor.is_complex():
         raise TypeError(f"item {n}: {key} must hold integers, got dtype {tensor.dtype}")
     return tensor.long()
@@ -416,6 +485,8 @@ class DynamicPaddingCollator:
     """
 
     def __init__(self, tokenizer: Any, *, max_length: int | None = None):
+        _check_tokenizer(tokenizer)
+        _check_max_length(max_length, 1, "an item", optional=True)
         if tokenizer.pad_token_id is None:
             raise ValueError("the tokenizer has no pad token; set tokenizer.pad_token first")
         self.pad_token_id = int(tokenizer.pad_token_id)
@@ -447,6 +518,8 @@ class PretrainingCollator:
         seed: int | None = None,
         max_length: int | None = None,
     ):
+        _check_tokenizer(tokenizer)
+        _check_max_length(max_length, 1, "an item", optional=True)
         if tokenizer.mask_token_id is None or tokenizer.pad_token_id is None:
             raise ValueError("the tokenizer needs a [MASK] and a [PAD] token for MLM pretraining")
         self.pad_token_id = int(tokenizer.pad_token_id)
@@ -488,6 +561,10 @@ class TextClassificationDataset(_TokenizedExamples):
     def __init__(self, texts: Sequence[str], labels: Sequence[int], tokenizer: Any, *, max_length: int = 64):
         if isinstance(texts, str):
             raise TypeError("texts must be a list of strings, not one string")
+        if not isinstance(texts, Sequence):
+            raise TypeError(f"texts must be a list of strings, got {type(texts).__name__}")
+        if isinstance(labels, str) or not isinstance(labels, (Sequence, torch.Tensor)):
+            raise TypeError(f"labels must be a list of class ids (ints >= 0), got {type(labels).__name__}")
         if len(texts) == 0:
             raise ValueError("texts is empty; a dataset needs at least one example")
         if len(texts) != len(labels):
@@ -496,10 +573,16 @@ class TextClassificationDataset(_TokenizedExamples):
             if not isinstance(text, str) or not text.strip():
                 raise ValueError(f"text {n} is empty (or not a string): {text!r}")
         for n, label in enumerate(labels):
-            if isinstance(label, bool) or not isinstance(label, int) or label < 0:
-                raise ValueError(f"label {n} is {label!r}; labels must be class ids (ints >= 0)")
-        if not isinstance(max_length, int) or max_length < 3:
-            raise ValueError(f"max_length={max_length!r} is too small: [CLS] text [SEP] needs at least 3")
+            index = as_int(label)
+            if index is None or index < 0:
+                hint = (
+                    " (turn label names into ids first, e.g. with world.load_csv)"
+                    if isinstance(label, str)
+                    else ""
+                )
+                raise ValueError(f"label {n} is {label!r}; labels must be class ids (ints >= 0){hint}")
+        _check_max_length(max_length, 3, "[CLS] text [SEP]")
+        _check_tokenizer(tokenizer)
         enc = tokenizer(list(texts), truncation=True, max_length=max_length, return_token_type_ids=True)
         super().__init__(enc, labels)
         self.texts = list(texts)

@@ -23,6 +23,7 @@ _MIN_LOOP = 3  # a stem never grows into a loop shorter than this
 
 def reverse_complement(seq: str) -> str:
     """The reverse complement of a DNA string ("AACG" -> "CGTT")."""
+    _check_dna(seq)
     return seq.translate(_COMPLEMENT)[::-1]
 
 
@@ -40,8 +41,9 @@ def find_hairpin(seq: str, min_stem: int = HAIRPIN_STEM) -> tuple[int, int, int]
         ``(start, stem_length, loop_length)`` with ``start`` always 0, or ``None`` when the ends do not
         pair. The stem is extended inwards while the next bases pair and the loop keeps at least 3 bases.
     """
-    if min_stem < 1:
-        raise ValueError(f"min_stem={min_stem} must be at least 1")
+    if isinstance(min_stem, bool) or not isinstance(min_stem, int) or min_stem < 1:
+        raise ValueError(f"min_stem={min_stem!r} must be an int, at least 1")
+    _check_dna(seq)
     n = len(seq)
     if n < 2 * min_stem + _MIN_LOOP or seq[n - min_stem :] != reverse_complement(seq[:min_stem]):
         return None
@@ -54,7 +56,10 @@ def find_hairpin(seq: str, min_stem: int = HAIRPIN_STEM) -> tuple[int, int, int]
 def _check_dna(seq: str) -> None:
     if not isinstance(seq, str) or not seq or set(seq) - set(BASES):
         bad = sorted(set(seq) - set(BASES)) if isinstance(seq, str) else type(seq).__name__
-        raise ValueError(f"expected a non-empty string of A, C, G, T; got {seq!r:.40} (bad: {bad})")
+        hint = (
+            "; use seq.upper()" if isinstance(seq, str) and seq and not set(seq.upper()) - set(BASES) else ""
+        )
+        raise ValueError(f"expected a non-empty string of A, C, G, T; got {seq!r:.40} (bad: {bad}){hint}")
 
 
 def kmer_tokens(seq: str, k: int = 3, stride: int = 1) -> list[str]:
@@ -112,13 +117,21 @@ def encode_kmers(
     Returns:
         ``input_ids`` (B, T) and ``attention_mask`` (B, T) (1 = token, 0 = padding), both long.
     """
+    if isinstance(seqs, str):
+        raise TypeError("encode_kmers expects a list of sequences; wrap a single one: [seq]")
     if not seqs:
         raise ValueError("seqs is empty; pass at least one sequence")
-    unk = vocab["[UNK]"]
-    rows = [
-        [vocab["[CLS]"], *(vocab.get(t, unk) for t in kmer_tokens(s, k, stride)), vocab["[SEP]"]]
-        for s in seqs
-    ]
+    rows = []
+    for s in seqs:
+        tokens = kmer_tokens(s, k, stride)
+        # a vocabulary of build_kmer_vocab(k) holds every k-mer: a missing one means another k
+        missing = next((t for t in tokens if t not in vocab), None)
+        if missing is not None:
+            raise ValueError(
+                f"vocab has no token {missing!r}; encode with the k the vocabulary was built with, or "
+                f"build it with build_kmer_vocab(k={k})"
+            )
+        rows.append([vocab["[CLS]"], *(vocab[t] for t in tokens), vocab["[SEP]"]])
     T = max(len(r) for r in rows)
     ids = torch.full((len(rows), T), vocab["[PAD]"], dtype=torch.long)  # (B, T)
     for i, r in enumerate(rows):

@@ -61,11 +61,19 @@ _PIN = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*==\s*([^\s;#]+)")
 
 
 def tested_pins(requirements: str | Path | None = REQUIREMENTS) -> dict[str, str]:
-    """The ``name==version`` pins of a requirements file, names lower-cased; empty if there is no file."""
+    """The ``name==version`` pins of a requirements file, names lower-cased; empty if there is no file.
+
+    No file is normal where course_utils was installed without the repository (as on Colab).
+    """
     if requirements is None or not Path(requirements).is_file():
         return {}
+    path = Path(requirements)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"{path} is not a text file (not UTF-8); give a requirements.txt file") from None
     pins = {}
-    for line in Path(requirements).read_text().splitlines():
+    for line in text.splitlines():
         match = _PIN.match(line)
         if match:
             pins[match.group(1).lower()] = match.group(2)
@@ -188,7 +196,7 @@ def environment_report(
     try:
         machine = machine_description()
     except (ValueError, RuntimeError) as err:  # COURSE_DEVICE names a device this machine lacks
-        problems.append(f"{err} (set by the COURSE_DEVICE environment variable)")
+        problems.append(str(err))  # the message names the variable
         machine = machine_description("cpu")
 
     return {
@@ -270,6 +278,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--skip-offline", action="store_true", help="do not load the shipped model")
     args = parser.parse_args(argv)
+    if Path(args.requirements) != REQUIREMENTS and not Path(args.requirements).is_file():
+        parser.error(f"--requirements {args.requirements}: no such file")  # a typo, not a missing repository
+    try:
+        tested_pins(args.requirements)
+    except ValueError as err:
+        parser.error(f"--requirements: {err}")
     report = check_environment(args.requirements, offline=not args.skip_offline)
     return 1 if report["problems"] else 0
 

@@ -44,7 +44,27 @@ def _pair(y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"y_true has {len(t)} labels but y_pred has {len(p)}; they must match one to one")
     if len(t) == 0:
         raise ValueError("y_true and y_pred are empty: there is nothing to score")
+    for name, arr in (("y_true", t), ("y_pred", p)):
+        if arr.dtype.kind == "f" and not np.all(np.isfinite(arr) & (arr == np.round(arr))):
+            raise ValueError(
+                f"{name} holds non-integer numbers ({arr[:3].tolist()}...): probabilities or scores, not "
+                "class labels; take logits.argmax(-1) (or threshold the probabilities) first"
+            )
     return t, p
+
+
+def _check_labels(labels: Sequence | None, t: np.ndarray, p: np.ndarray) -> None:
+    """Every value of y_true and y_pred must be one of ``labels``, when they are given."""
+    if labels is None:
+        return
+    known = set(labels)
+    for name, arr in (("y_true", t), ("y_pred", p)):
+        unknown = sorted(set(arr.tolist()) - known, key=str)
+        if unknown:
+            raise ValueError(
+                f"{name} holds labels {unknown[:10]} that are not in labels={list(labels)}; they would "
+                "be dropped from the count. Pass labels that match the data (names or ids, not a mix)"
+            )
 
 
 def accuracy(y_true: Any, y_pred: Any) -> float:
@@ -78,6 +98,11 @@ def f1(y_true: Any, y_pred: Any, average: str = "macro", labels: Sequence | None
     if average not in ("micro", "macro", "weighted"):
         raise ValueError(f"average={average!r} must be 'micro', 'macro' or 'weighted'")
     t, p = _pair(y_true, y_pred)
+    if labels is not None and not set(labels) & (set(t.tolist()) | set(p.tolist())):
+        raise ValueError(
+            f"none of labels={list(labels)} occurs in y_true or y_pred (which hold "
+            f"{sorted(set(t.tolist()), key=str)[:10]}); pass labels of the same kind as the data"
+        )
     return float(f1_score(t, p, average=average, labels=labels, zero_division=0))
 
 
@@ -93,10 +118,7 @@ def confusion(y_true: Any, y_pred: Any, labels: Sequence | None = None) -> np.nd
     from sklearn.metrics import confusion_matrix
 
     t, p = _pair(y_true, y_pred)
-    if labels is not None:
-        unknown = sorted(set(t.tolist()) - set(labels), key=str)
-        if unknown:
-            raise ValueError(f"y_true holds labels {unknown} that are not in labels={list(labels)}")
+    _check_labels(labels, t, p)
     return confusion_matrix(t, p, labels=labels)
 
 

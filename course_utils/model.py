@@ -20,17 +20,18 @@ import json
 import logging
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from course_utils.model_config import ACTIVATIONS, BertConfig
+from course_utils.model_config import ACTIVATIONS, BertConfig, check_token_ids
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +42,8 @@ logger = logging.getLogger(__name__)
 class ModelOutput:
     """What every model returns. Fields that a model does not compute stay ``None``.
 
-    Field names follow ``transformers``; ``out.loss`` and ``out["loss"]`` both work.
+    Field names follow ``transformers``; ``out.loss`` and ``out["loss"]`` both work, and ``out[0]`` is the
+    first field of :meth:`to_tuple`, as in ``transformers``.
     """
 
     loss: torch.Tensor | None = None
@@ -60,12 +62,26 @@ class ModelOutput:
     nsp_loss: torch.Tensor | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def __getitem__(self, key: str) -> Any:
-        return getattr(self, key)
+    def __getitem__(self, key: str | int | slice) -> Any:
+        return getattr(self, key) if isinstance(key, str) else self.to_tuple()[key]
+
+    def __iter__(self):  # iterating gives the names, as for a dict (and transformers' outputs)
+        return iter(self.keys())
 
     def keys(self) -> list[str]:
         """Names of the fields that were computed."""
         return [f.name for f in fields(self) if f.name != "extra" and getattr(self, f.name) is not None]
+
+    def to_tuple(self) -> tuple[Any, ...]:
+        """What ``transformers``' model of the same class returns, in its order: the fields that are not None,
+        without the course's extras (a task model's last_hidden_state and pooler_output, mlm_loss...)."""
+        heads = [n for n in _HEAD_FIELDS if getattr(self, n) is not None]
+        names = ["loss", *heads] if heads or self.loss is not None else ["last_hidden_state", "pooler_output"]
+        names += ["hidden_states", "attentions"]
+        return tuple(getattr(self, n) for n in names if getattr(self, n) is not None)
+
+
+_HEAD_FIELDS = ("logits", "prediction_logits", "seq_relationship_logits", "start_logits", "end_logits")
 
 
 def attention(
@@ -102,10 +118,11 @@ def attention(
 def extended_attention_mask(attention_mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     """Turn a (B, T) mask of 1 = token / 0 = padding into an additive (B, 1, 1, T) mask.
 
-    Padding keys get the most negative number of ``dtype``, so after softmax they get zero weight.
+    Padding keys get the most negative number of ``dtype``, so after softmax they get zero weight. As in
+    ``transformers``, any nonzero value (2, 0.5, True) means "token": only 0 is padding.
     """
-    mask = attention_mask[:, None, None, :].to(dtype)  # (B, 1, 1, T)
-    return (1.0 - mask) * torch.finfo(dtype).min
+    padding = (attention_mask == 0)[:, None, None, :].to(dtype)  # (B, 1, 1, T): 1.0 at padding
+    return padding * torch.finfo(dtype).min
 
 
 # Embeddings -----------------------------------------------------------------------------------------
@@ -130,16 +147,20 @@ class BertEmbeddings(nn.Module):
 
     def forward(
         self,
-        input_ids: torch.Tensor,
+        input_ids: torch.Tensor | None,
         token_type_ids: torch.Tensor | None = None,
         position_ids: torch.Tensor | None = None,
+        inputs_embeds: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        T = input_ids.size(1)
+        """input_ids (B, T), or inputs_embeds (B, T, H) to use in place of the token embeddings."""
+        if inputs_embeds is None:
+            inputs_embeds = self.word_embeddings(input_ids)  # (B, T, H)
+        B, T = inputs_embeds.shape[:2]
         if position_ids is None:
             position_ids = self.position_ids[:, :T]  # (1, T)
         if token_type_ids is None:
-            token_type_ids = torch.zeros_like(input_ids)
-        x = self.word_embeddings(input_ids) + self.token_type_embeddings(token_type_ids)
+            token_type_ids = torch.zeros(B, T, dtype=torch.long, device=inputs_embeds.device)
+        x = inputs_embeds + self.token_type_embeddings(token_type_ids)
         x = x + self.position_embeddings(position_ids)  # (B, T, H)
         return self.dropout(self.LayerNorm(x))
 
@@ -389,27 +410,35 @@ class BertModel(BertPreTrainedModel):
 
     def forward(
         self,
-        input_ids: torch.Tensor,
+        input_ids: torch.Tensor | None = None,
         attention_mask: torch.Tensor | None = None,
         token_type_ids: torch.Tensor | None = None,
         position_ids: torch.Tensor | None = None,
         output_attentions: bool = False,
         output_hidden_states: bool = False,
+        inputs_embeds: torch.Tensor | None = None,
+        head_mask: None = None,
     ) -> ModelOutput:
         """
         Args:
             input_ids: (B, T) token ids.
-            attention_mask: (B, T), 1 for real tokens and 0 for padding; None means no padding.
+            attention_mask: (B, T), 1 for real tokens and 0 for padding (any nonzero value counts as 1, as
+                in transformers); None means no padding.
             token_type_ids: (B, T) segment ids (0 for sentence A, 1 for B); None means all 0.
-            position_ids: (B or 1, T); None means 0..T-1.
+            position_ids: (B, T), (1, T) or (T,); None means 0..T-1.
             output_attentions: also return each layer's attention probabilities (uses the eager path).
             output_hidden_states: also return the embeddings and every layer's output.
+            inputs_embeds: (B, T, H) vectors to use instead of the token embeddings of ``input_ids``
+                (give one of the two); segment and position embeddings are still added.
+            head_mask: not supported (an error), unlike transformers 5, which accepts it and ignores it.
 
         Returns:
             ModelOutput with last_hidden_state (B, T, H), pooler_output (B, H) and the optional tuples.
         """
-        _check_inputs(self.config, input_ids, attention_mask, token_type_ids, position_ids)
-        x = self.embeddings(input_ids, token_type_ids, position_ids)  # (B, T, H)
+        _check_inputs(self.config, input_ids, attention_mask, token_type_ids, position_ids, inputs_embeds)
+        if head_mask is not None:
+            raise ValueError(_NO_HEAD_MASK)
+        x = self.embeddings(input_ids, token_type_ids, position_ids, inputs_embeds)  # (B, T, H)
         mask = None if attention_mask is None else extended_attention_mask(attention_mask, x.dtype)
         x, hidden_states, attentions = self.encoder(x, mask, output_attentions, output_hidden_states)
         return ModelOutput(
@@ -479,21 +508,30 @@ def _mlm_logits_and_loss(
     At small model sizes the (B, T, H) x (H, V) product is most of the compute, and only ~15% of the
     positions carry a label, so ``masked_only`` skips the rest; the loss is identical.
     """
-    if labels is not None and tuple(labels.shape) != tuple(hidden.shape[:2]):
-        raise ValueError(
-            f"labels have shape {tuple(labels.shape)}, expected {tuple(hidden.shape[:2])} "
-            "(one label per token, -100 where there is nothing to predict)"
-        )
+    if labels is not None:
+        _check_labels("labels", labels, tuple(hidden.shape[:2]), head.decoder.out_features)
     if masked_only:
         if labels is None:
             raise ValueError("masked_only=True needs labels to know which positions are masked")
         keep = labels != -100
         logits = head(hidden[keep])  # (N, V)
-        return logits, F.cross_entropy(logits.float(), labels[keep])
+        return logits, _cross_entropy(logits, labels[keep])
     logits = head(hidden)  # (B, T, V)
     if labels is None:
         return logits, None
-    return logits, F.cross_entropy(logits.float().flatten(0, 1), labels.flatten(), ignore_index=-100)
+    return logits, _cross_entropy(logits.flatten(0, 1), labels.flatten())
+
+
+def _cross_entropy(logits: torch.Tensor, labels: torch.Tensor, ignore_index: int = -100) -> torch.Tensor:
+    """Cross-entropy averaged over the labelled positions (labels != ignore_index), as in transformers.
+
+    With no labelled position at all (e.g. a batch in which no token was masked) the average is 0 / 0:
+    transformers returns NaN, and one NaN step turns every weight into NaN. The course returns 0 instead
+    (zero gradients from this part; the other parts of the loss still train).
+    """
+    if not (labels != ignore_index).any():
+        return logits.float().sum() * 0.0
+    return F.cross_entropy(logits.float(), labels.long(), ignore_index=ignore_index)
 
 
 # Task models ----------------------------------------------------------------------------------------
@@ -519,7 +557,7 @@ class BertForPreTraining(BertPreTrainedModel):
 
     def forward(
         self,
-        input_ids: torch.Tensor,
+        input_ids: torch.Tensor | None = None,
         attention_mask: torch.Tensor | None = None,
         token_type_ids: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
@@ -536,21 +574,19 @@ class BertForPreTraining(BertPreTrainedModel):
                 :meth:`BertModel.forward` (so in every task model below).
 
         Returns:
-            loss = mlm_loss + nsp_loss (those given), prediction_logits, seq_relationship_logits (B, 2).
+            loss = mlm_loss + nsp_loss, prediction_logits, seq_relationship_logits (B, 2). Given only one of
+            ``labels`` and ``next_sentence_label``, transformers returns no loss; the course returns the
+            part it can compute, so MLM-only pretraining (as RoBERTa, which drops NSP) uses this class too.
         """
         out = self.bert(input_ids, attention_mask, token_type_ids, **encoder_options)
-        B = input_ids.size(0)
-        if next_sentence_label is not None and tuple(next_sentence_label.shape) not in ((B,), (B, 1)):
-            raise ValueError(
-                f"next_sentence_label has shape {tuple(next_sentence_label.shape)}, expected ({B},)"
-            )
         mlm_logits, mlm_loss = _mlm_logits_and_loss(
             self.cls.predictions, out.last_hidden_state, labels, masked_only
         )
         nsp_logits = self.cls.seq_relationship(out.pooler_output)  # (B, 2)
         nsp_loss = None
         if next_sentence_label is not None:
-            nsp_loss = F.cross_entropy(nsp_logits.float(), next_sentence_label.view(-1))
+            _check_labels("next_sentence_label", next_sentence_label, (nsp_logits.size(0),), 2)
+            nsp_loss = _cross_entropy(nsp_logits, next_sentence_label.view(-1))
         parts = [x for x in (mlm_loss, nsp_loss) if x is not None]
         return replace(
             out,  # the encoder's outputs, and the heads'
@@ -576,7 +612,7 @@ class BertForMaskedLM(BertPreTrainedModel):
 
     def forward(
         self,
-        input_ids: torch.Tensor,
+        input_ids: torch.Tensor | None = None,
         attention_mask: torch.Tensor | None = None,
         token_type_ids: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
@@ -609,7 +645,7 @@ class _BertClassifier(BertPreTrainedModel):
 
     def forward(
         self,
-        input_ids: torch.Tensor,
+        input_ids: torch.Tensor | None = None,
         attention_mask: torch.Tensor | None = None,
         token_type_ids: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
@@ -623,44 +659,37 @@ class _BertClassifier(BertPreTrainedModel):
         out = self.bert(input_ids, attention_mask, token_type_ids, **encoder_options)
         vectors = out.last_hidden_state if self.per_token else out.pooler_output  # (B, T, H) or (B, H)
         logits = self.classifier(self.dropout(vectors))
-        loss = None if labels is None else self._loss(logits, labels)
+        loss = None if labels is None else self._loss(logits, _require_tensor("labels", labels))
         return replace(out, loss=loss, logits=logits)
 
 
 class BertForSequenceClassification(_BertClassifier):
     """A linear classifier on the pooled [CLS] vector.
 
-    labels: (B,) class ids, (B,) floats for regression (num_labels=1), or (B, num_labels) multi-label.
+    labels, as in transformers: (B,) class ids (-100: ignored); (B,) floats for regression (num_labels=1);
+    with ``problem_type="regression"``, (B, num_labels) floats for several outputs; otherwise float labels
+    of shape (B, num_labels) are multi-label targets (0 or 1 per class).
     """
 
     def _loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        B = logits.size(0)
+        B, n = logits.shape
         problem = self.config.problem_type
-        if problem is None:  # the same rule transformers uses
-            if self.num_labels == 1:
-                problem = "regression"
-            elif labels.dtype in (torch.long, torch.int):
-                problem = "single_label_classification"
-            else:
-                problem = "multi_label_classification"
+        if problem is None:  # transformers' rule (which it then writes into the config; the course does not)
+            ids = not labels.dtype.is_floating_point and labels.dtype != torch.bool
+            problem = "single_label_classification" if ids else "multi_label_classification"
+            problem = "regression" if n == 1 else problem
         if problem == "regression":
-            if labels.numel() != B:
-                raise ValueError(f"regression labels must have {B} values, got shape {tuple(labels.shape)}")
-            return F.mse_loss(logits.squeeze(), labels.squeeze().to(logits.dtype))
+            want = (B,) if n == 1 else (B, n)
+            if labels.shape not in (want, logits.shape):
+                raise ValueError(f"regression labels must have shape {want}, got {tuple(labels.shape)}")
+            return F.mse_loss(logits.view(want), labels.view(want).to(logits.dtype))
         if problem == "single_label_classification":
-            if tuple(labels.shape) not in ((B,), (B, 1)):
-                raise ValueError(
-                    f"labels have shape {tuple(labels.shape)}, expected ({B},): one class id per example"
-                )
-            if labels.numel() and (int(labels.min()) < 0 or int(labels.max()) >= self.num_labels):
-                raise ValueError(
-                    f"labels must be class ids in [0, {self.num_labels}), got "
-                    f"{int(labels.min())}..{int(labels.max())}; set num_labels in the config"
-                )
-            return F.cross_entropy(logits.float(), labels.view(-1))
-        if tuple(labels.shape) != tuple(logits.shape):
+            _check_labels("labels", labels, (B,), n)
+            return _cross_entropy(logits, labels.view(-1))
+        if labels.shape != logits.shape:
             raise ValueError(
                 f"multi-label labels must have shape {tuple(logits.shape)}, got {tuple(labels.shape)}"
+                + ("; class ids must be integers (torch.long)" if labels.dim() == 1 else "")
             )
         return F.binary_cross_entropy_with_logits(logits.float(), labels.float())
 
@@ -674,9 +703,8 @@ class BertForTokenClassification(_BertClassifier):
     per_token = True
 
     def _loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        if tuple(labels.shape) != tuple(logits.shape[:2]):
-            raise ValueError(f"labels have shape {tuple(labels.shape)}, expected {tuple(logits.shape[:2])}")
-        return F.cross_entropy(logits.float().flatten(0, 1), labels.flatten(), ignore_index=-100)
+        _check_labels("labels", labels, tuple(logits.shape[:2]), self.num_labels)
+        return _cross_entropy(logits.flatten(0, 1), labels.flatten())
 
 
 class BertForQuestionAnswering(BertPreTrainedModel):
@@ -695,43 +723,32 @@ class BertForQuestionAnswering(BertPreTrainedModel):
 
     def forward(
         self,
-        input_ids: torch.Tensor,
+        input_ids: torch.Tensor | None = None,
         attention_mask: torch.Tensor | None = None,
         token_type_ids: torch.Tensor | None = None,
         start_positions: torch.Tensor | None = None,
         end_positions: torch.Tensor | None = None,
         **encoder_options: Any,
     ) -> ModelOutput:
-        """start_positions, end_positions: (B,) token indices of the answer; the loss averages both ends."""
+        """start_positions, end_positions: (B,) token indices of the answer; the loss averages both ends.
+
+        As in transformers, the loss needs both, and a position outside the sequence is ignored.
+        """
         out = self.bert(input_ids, attention_mask, token_type_ids, **encoder_options)
         start_logits, end_logits = self.qa_outputs(out.last_hidden_state).unbind(dim=-1)  # (B, T) each
         loss = None
         if start_positions is not None and end_positions is not None:
-            B, T = input_ids.shape
+            B, T = start_logits.shape
             for name, pos in (("start_positions", start_positions), ("end_positions", end_positions)):
-                if pos.numel() != B:
-                    raise ValueError(
-                        f"{name} must have one index per example ({B}), got shape {tuple(pos.shape)}"
-                    )
-            # positions outside the sequence are ignored (as in transformers)
-            start = start_positions.view(-1).clamp(0, T)
+                _check_labels(name, pos, (B,), None)
+            start = start_positions.view(-1).clamp(0, T)  # T: outside, ignored
             end = end_positions.view(-1).clamp(0, T)
-            start_loss = F.cross_entropy(start_logits.float(), start, ignore_index=T)
-            loss = (start_loss + F.cross_entropy(end_logits.float(), end, ignore_index=T)) / 2
+            loss = (_cross_entropy(start_logits, start, T) + _cross_entropy(end_logits, end, T)) / 2
         return replace(out, loss=loss, start_logits=start_logits, end_logits=end_logits)
 
 
-TASK_MODELS = {
-    cls.__name__: cls
-    for cls in (
-        BertModel,
-        BertForPreTraining,
-        BertForMaskedLM,
-        BertForSequenceClassification,
-        BertForTokenClassification,
-        BertForQuestionAnswering,
-    )
-}
+TASK_MODELS = {cls.__name__: cls for cls in (BertModel, BertForPreTraining, BertForMaskedLM,
+               BertForSequenceClassification, BertForTokenClassification, BertForQuestionAnswering)}  # fmt: skip
 
 
 # Loading and saving: the model folder ---------------------------------------------------------------
@@ -761,14 +778,26 @@ def read_model_folder(directory: str | Path) -> tuple[dict[str, Any], dict[str, 
     The one place that reads a model folder: :meth:`BertPreTrainedModel.from_pretrained` and the
     training checkpoints (:mod:`course_utils.checkpoint`) both come here. Nothing is unpickled.
     """
-    directory = Path(directory)
-    if not (directory / CONFIG_FILE).is_file() or not (directory / WEIGHTS_FILE).is_file():
+    if not isinstance(directory, (str, os.PathLike)):
+        raise TypeError(f"directory must be a folder path (str or Path), got {type(directory).__name__}")
+    config_file, weights_file = Path(directory) / CONFIG_FILE, Path(directory) / WEIGHTS_FILE
+    if not config_file.is_file() or not weights_file.is_file():
         raise FileNotFoundError(
             f"{directory} is not a model folder: it needs {CONFIG_FILE} and {WEIGHTS_FILE} "
             "(save one with model.save_pretrained(folder))"
         )
-    config = json.loads((directory / CONFIG_FILE).read_text())
-    return config, load_file(str(directory / WEIGHTS_FILE))
+    try:
+        config = json.loads(config_file.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(f"{config_file} is not valid JSON ({e}); save the model again") from e
+    if not isinstance(config, dict):
+        raise ValueError(f"{config_file} must hold a JSON object of fields, got {type(config).__name__}")
+    try:
+        return config, load_file(str(weights_file))
+    except SafetensorError as e:  # a copy cut short, or another format (a pickled .bin) under this name
+        raise ValueError(
+            f"{weights_file} is not a complete safetensors file ({e}); save the model again"
+        ) from e
 
 
 def _load_model_folder(
@@ -779,7 +808,11 @@ def _load_model_folder(
 ):
     """``from_pretrained``: build ``cls`` from the folder's config, then load the weights that fit it."""
     saved_config, weights = read_model_folder(directory)
-    model = cls(BertConfig.from_dict({**saved_config, **config_overrides}))
+    try:
+        config = BertConfig.from_dict(saved_config)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{Path(directory) / CONFIG_FILE}: {e}") from e
+    model = cls(replace(config, **config_overrides))  # a name that is not a field: TypeError naming it
     weights = _upgrade_state_dict(_match_prefix(weights, model), model._tied_weights_keys)
     own = model.state_dict()
     missing = [k for k in own if k not in weights and k not in model._tied_weights_keys]
@@ -817,6 +850,10 @@ def _checked_state_dict(
     model: BertPreTrainedModel, state_dict: Mapping[str, torch.Tensor], strict: bool
 ) -> dict[str, torch.Tensor]:
     """``load_state_dict``'s checks: old names upgraded, differing keys (if strict) and shapes listed."""
+    if not isinstance(state_dict, Mapping):
+        raise TypeError(
+            f"state_dict must be a dict of tensors, got {type(state_dict).__name__}: pass .state_dict()"
+        )
     state_dict = _upgrade_state_dict(dict(state_dict), model._tied_weights_keys)
     own = model.state_dict()
     if strict:
@@ -867,68 +904,93 @@ def _short_list(items: list[str], limit: int = 8) -> str:
 
 
 # Input checks: bad input is caught where it enters the model, with the values and the fix -----------
-
-
-def check_token_ids(
-    ids: torch.Tensor | Sequence[int] | int, vocab_size: int, name: str = "input_ids", hint: str = ""
-) -> None:
-    """Raise a clear error if a token id is outside ``[0, vocab_size)``: the course's one check of this.
-
-    Args:
-        ids: token ids of any shape (a tensor, a list or one int).
-        vocab_size: V, the number of ids.
-        name: what the ids are, for the message.
-        hint: the likely cause, appended to the message.
-    """
-    ids = torch.as_tensor(ids)
-    if ids.numel() == 0:
-        return
-    lo, hi = int(ids.min()), int(ids.max())
-    if lo < 0 or hi >= vocab_size:
-        bad = lo if lo < 0 else hi
-        raise ValueError(
-            f"{name}: token id {bad} is outside the vocabulary [0, {vocab_size})"
-            + (f"; {hint}" if hint else "")
-        )
+# (token ids against the vocabulary: check_token_ids, in course_utils.model_config, used by the data too)
 
 
 def _check_inputs(
     config: BertConfig,
-    input_ids: torch.Tensor,
+    input_ids: torch.Tensor | None,
     attention_mask: torch.Tensor | None,
     token_type_ids: torch.Tensor | None,
     position_ids: torch.Tensor | None,
+    inputs_embeds: torch.Tensor | None,
 ) -> None:
     """What ``BertModel.forward`` checks before it embeds anything."""
-    if not isinstance(input_ids, torch.Tensor) or input_ids.dim() != 2:
-        shape = tuple(input_ids.shape) if isinstance(input_ids, torch.Tensor) else type(input_ids).__name__
-        raise ValueError(
-            f"input_ids must be a (batch, tokens) tensor, got {shape}; add a batch dimension with "
-            "input_ids[None] for a single sequence"
-        )
-    if input_ids.dtype not in (torch.long, torch.int, torch.int16, torch.uint8):
-        raise TypeError(f"input_ids must hold integer ids, got dtype {input_ids.dtype}")
-    B, T = input_ids.shape
+    if (input_ids is None) == (inputs_embeds is None):
+        raise ValueError("give exactly one of input_ids (B, T) or inputs_embeds (B, T, H), not both/neither")
+    if inputs_embeds is not None:
+        name, x, H = "inputs_embeds", _require_tensor("inputs_embeds", inputs_embeds), config.hidden_size
+        if x.dim() != 3 or x.size(-1) != H:
+            raise ValueError(
+                f"inputs_embeds must be a (batch, tokens, hidden_size={H}) tensor, got shape {tuple(x.shape)}"
+            )
+        if not x.dtype.is_floating_point:
+            raise TypeError(f"inputs_embeds must hold floats, got dtype {x.dtype}")
+    else:
+        name, x = "input_ids", _require_tensor("input_ids", input_ids)
+        if x.dim() != 2:
+            raise ValueError(
+                f"input_ids must be a (batch, tokens) tensor, got {tuple(x.shape)}; one sequence: input_ids[None]"
+            )
+        if x.dtype not in (torch.long, torch.int):
+            raise TypeError(
+                f"input_ids must hold integer ids (torch.long), got dtype {x.dtype}; convert with .long()"
+            )
+    B, T = x.shape[:2]
+    if B == 0 or T == 0:
+        raise ValueError(f"{name} is empty: shape {tuple(x.shape)}; give at least one sequence of one token")
     max_T = config.max_position_embeddings
     if T > max_T:
         raise ValueError(
             f"sequence length {T} is longer than max_position_embeddings={max_T}; truncate the input "
             f"(tokenizer(..., truncation=True, max_length={max_T}))"
         )
-    check_token_ids(
-        input_ids, config.vocab_size, hint="the tokenizer and the model's vocab_size do not match"
-    )
-    for name, t in (("attention_mask", attention_mask), ("token_type_ids", token_type_ids)):
-        if t is not None and tuple(t.shape) != (B, T):
-            raise ValueError(
-                f"{name} has shape {tuple(t.shape)} but input_ids has shape {(B, T)}; "
-                "they must match (pad both the same way)"
-            )
-    if token_type_ids is not None and token_type_ids.numel():
-        lo, hi = int(token_type_ids.min()), int(token_type_ids.max())
-        if lo < 0 or hi >= config.type_vocab_size:
-            raise ValueError(
-                f"token_type_ids must be in [0, {config.type_vocab_size}), got values {lo}..{hi}"
-            )
-    if position_ids is not None and position_ids.numel() and int(position_ids.max()) >= max_T:
-        raise ValueError(f"position id {int(position_ids.max())} >= max_position_embeddings={max_T}")
+    if input_ids is not None:
+        check_token_ids(x, config.vocab_size, hint="the tokenizer and the model's vocab_size do not match")
+    if attention_mask is not None:  # any dtype: nonzero means "token"
+        _check_ids("attention_mask", attention_mask, [(B, T)])
+    if token_type_ids is not None:
+        _check_ids("token_type_ids", token_type_ids, [(B, T)], config.type_vocab_size)
+    if position_ids is not None:
+        _check_ids("position_ids", position_ids, [(B, T), (1, T), (T,)], max_T)
+
+
+def _require_tensor(name: str, value: Any) -> torch.Tensor:
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}; use torch.tensor(...)")
+    return value
+
+
+def _check_ids(name: str, t: Any, shapes: list[tuple[int, ...]], high: int | None = None) -> None:
+    """A tensor of one of ``shapes`` (the first is input_ids' (B, T)); with ``high``, ids in [0, high)."""
+    if tuple(_require_tensor(name, t).shape) not in shapes:
+        also = f" (or be {' or '.join(map(str, shapes[1:]))})" if len(shapes) > 1 else ""
+        raise ValueError(
+            f"{name} has shape {tuple(t.shape)} but input_ids has shape {shapes[0]}; they must match{also}"
+        )
+    if high is None:
+        return
+    if t.dtype not in (torch.long, torch.int):
+        raise TypeError(f"{name} must hold integer ids (torch.long), got dtype {t.dtype}")
+    lo, hi = int(t.min()), int(t.max())
+    if lo < 0 or hi >= high:
+        raise ValueError(f"{name} must be in [0, {high}), got values {lo}..{hi}")
+
+
+def _check_labels(name: str, labels: Any, shape: tuple[int, ...], num_classes: int | None) -> None:
+    """A head's targets: integers of ``shape`` ((B,) also takes (B, 1)), in [0, num_classes) or -100."""
+    if _require_tensor(name, labels).shape != shape and not (len(shape) == 1 and labels.shape == (*shape, 1)):
+        verb = "have" if name.endswith("s") else "has"
+        raise ValueError(f"{name} {verb} shape {tuple(labels.shape)}, expected {shape}")
+    if labels.dtype.is_floating_point or labels.dtype == torch.bool:
+        raise TypeError(f"{name} must hold integer class ids (torch.long), got dtype {labels.dtype}")
+    given = labels[labels != -100]  # -100: nothing to predict here
+    if num_classes is not None and given.numel() and (given.min() < 0 or given.max() >= num_classes):
+        lo, hi = int(given.min()), int(given.max())
+        raise ValueError(f"{name} must be class ids in [0, {num_classes}) or -100, got {lo}..{hi}")
+
+
+_NO_HEAD_MASK = (
+    "head_mask is not supported (transformers 5 accepts it but ignores it); to silence head h of layer l, "
+    "zero the columns h*hs:(h+1)*hs of encoder.layer[l].attention.output.dense.weight in a copy of the model"
+)

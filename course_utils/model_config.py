@@ -1,14 +1,18 @@
 """BERT's hyper-parameters: :class:`BertConfig`, the same fields and defaults as ``transformers.BertConfig``.
 
-The model itself is in :mod:`course_utils.model`, which also exports ``BertConfig``.
+Every field is checked when a config is made, and :func:`check_token_ids` checks token ids against
+``vocab_size`` wherever ids enter (the model, the masking, the data sets). The model itself is in
+:mod:`course_utils.model`, which also exports ``BertConfig`` and ``check_token_ids``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+import torch
 import torch.nn.functional as F
 
 # The feed-forward activations a config may name, as functions (transformers calls this table ACT2FN).
@@ -19,6 +23,7 @@ ACTIVATIONS = {
     "relu": F.relu,
 }
 _ATTN_IMPLEMENTATIONS = ("sdpa", "eager")
+_PROBLEM_TYPES = ("regression", "single_label_classification", "multi_label_classification")
 _SIZES = (  # fields that must be positive integers
     "vocab_size",
     "hidden_size",
@@ -69,24 +74,30 @@ class BertConfig:
                 f"{self.num_attention_heads}; pick a head count that divides it "
                 f"(e.g. {_divisors_hint(self.hidden_size)})"
             )
-        for name in ("hidden_dropout_prob", "attention_probs_dropout_prob"):
+        for name in ("hidden_dropout_prob", "attention_probs_dropout_prob", "classifier_dropout"):
             p = getattr(self, name)
-            if not 0.0 <= p < 1.0:
-                raise ValueError(f"{name}={p} must be in [0, 1)")
-        if self.classifier_dropout is not None and not 0.0 <= self.classifier_dropout < 1.0:
-            raise ValueError(f"classifier_dropout={self.classifier_dropout} must be None or in [0, 1)")
-        if self.hidden_act not in ACTIVATIONS:
-            raise ValueError(f"hidden_act={self.hidden_act!r} is not one of {sorted(ACTIVATIONS)}")
-        if self.attn_implementation not in _ATTN_IMPLEMENTATIONS:
+            if p is None and name == "classifier_dropout":
+                continue  # None: the classifier uses hidden_dropout_prob
+            if not (_is_number(p) and 0.0 <= p < 1.0):
+                raise ValueError(f"{name}={p!r} must be a number in [0, 1)")
+        for name in ("layer_norm_eps", "initializer_range"):
+            value = getattr(self, name)
+            if not (_is_number(value) and 0.0 < value < math.inf):
+                raise ValueError(f"{name}={value!r} must be a positive finite number (e.g. 1e-12, 0.02)")
+        for name, allowed in (
+            ("hidden_act", tuple(ACTIVATIONS)),
+            ("attn_implementation", _ATTN_IMPLEMENTATIONS),
+            ("problem_type", (None, *_PROBLEM_TYPES)),
+        ):
+            value = getattr(self, name)
+            if value not in allowed:
+                raise ValueError(f"{name}={value!r} is not one of {list(allowed)}")
+        pad = self.pad_token_id
+        if not isinstance(pad, int) or isinstance(pad, bool) or not 0 <= pad < self.vocab_size:
             raise ValueError(
-                f"attn_implementation={self.attn_implementation!r} is not one of {_ATTN_IMPLEMENTATIONS}"
+                f"pad_token_id={pad!r} must be an id in [0, vocab_size={self.vocab_size}) "
+                "(the id of [PAD]: its embedding row starts at zero)"
             )
-        if not 0 <= self.pad_token_id < self.vocab_size:
-            raise ValueError(
-                f"pad_token_id={self.pad_token_id} must be an id in [0, vocab_size={self.vocab_size})"
-            )
-        if self.layer_norm_eps <= 0 or self.initializer_range <= 0:
-            raise ValueError("layer_norm_eps and initializer_range must be positive")
 
     @property
     def head_size(self) -> int:
@@ -118,6 +129,8 @@ class BertConfig:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> BertConfig:
         """Build from a dict, ignoring keys that are not fields (e.g. a transformers config.json)."""
+        if not isinstance(data, Mapping):
+            raise TypeError(f"a config must be a dict of fields, got {type(data).__name__}")
         names = {f.name for f in fields(cls)}
         kwargs = {k: v for k, v in data.items() if k in names}
         if "num_labels" not in data and isinstance(data.get("id2label"), Mapping):
@@ -146,5 +159,33 @@ class BertConfig:
         return hf
 
 
+def _is_number(value: Any) -> bool:
+    """A real number (an int or a float, not a bool) that is not NaN."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and not math.isnan(value)
+
+
 def _divisors_hint(n: int) -> str:
     return ", ".join(str(d) for d in range(1, min(n, 64) + 1) if n % d == 0 and d > 1)
+
+
+def check_token_ids(
+    ids: torch.Tensor | Sequence[int] | int, vocab_size: int, name: str = "input_ids", hint: str = ""
+) -> None:
+    """Raise a clear error if a token id is outside ``[0, vocab_size)``: the course's one check of this.
+
+    Args:
+        ids: token ids of any shape (a tensor, a list or one int).
+        vocab_size: V, the number of ids.
+        name: what the ids are, for the message.
+        hint: the likely cause, appended to the message.
+    """
+    ids = torch.as_tensor(ids)
+    if ids.numel() == 0:
+        return
+    lo, hi = int(ids.min()), int(ids.max())
+    if lo < 0 or hi >= vocab_size:
+        bad = lo if lo < 0 else hi
+        raise ValueError(
+            f"{name}: token id {bad} is outside the vocabulary [0, {vocab_size})"
+            + (f"; {hint}" if hint else "")
+        )

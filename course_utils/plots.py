@@ -44,9 +44,15 @@ def smooth(values: Sequence[float], weight: float = 0.9) -> list[float]:
     """
     if not 0.0 <= weight < 1.0:
         raise ValueError(f"weight={weight} must be in [0, 1)")
+    if isinstance(values, str):
+        raise TypeError("smooth expects a list of numbers (e.g. history.train_loss), not a string")
     out, avg = [], 0.0
     for i, v in enumerate(values, start=1):
-        avg = weight * avg + (1 - weight) * float(v)
+        try:
+            v = float(v)
+        except (TypeError, ValueError):
+            raise TypeError(f"values[{i - 1}] is {v!r}; smooth expects numbers") from None
+        avg = weight * avg + (1 - weight) * v
         out.append(avg / (1 - weight**i))
     return out
 
@@ -55,7 +61,14 @@ def _as_history(history: Any) -> History:
     if isinstance(history, History):
         return history
     if isinstance(history, Mapping):
-        return History.from_dict(history.get("history", history))  # a History dict or a training log
+        data = history.get("history", history)  # a History dict or a training log
+        try:
+            return History.from_dict(data)
+        except (TypeError, ValueError) as err:
+            raise TypeError(
+                f"history is a dict but not a History's to_dict() (keys {sorted(data)[:6]}): {err}; pass "
+                "the History that train() returned"
+            ) from None
     raise TypeError(
         f"history must be a course_utils.train.History or its to_dict(), got {type(history).__name__}"
     )
@@ -162,6 +175,13 @@ def plot_confusion(
     cm = np.asarray(cm.detach().cpu() if hasattr(cm, "detach") else cm)
     if cm.ndim != 2 or cm.shape[0] != cm.shape[1]:
         raise ValueError(f"cm must be a square (C, C) matrix, got shape {cm.shape}")
+    if not normalize and cm.dtype.kind == "f":
+        if not np.all(np.isfinite(cm) & (cm == np.round(cm))):
+            raise ValueError(
+                "cm holds fractions, not counts; pass the counts (metrics.confusion) with normalize=True "
+                "to show each row as fractions"
+            )
+        cm = cm.astype(int)  # whole numbers stored as floats are counts
     C = cm.shape[0]
     labels = [str(i) for i in range(C)] if labels is None else [str(x) for x in labels]
     if len(labels) != C:
@@ -249,6 +269,11 @@ def plot_attention(
     Returns:
         The Figure.
     """
+    for name, toks in (("tokens", tokens), ("key_tokens", key_tokens)):
+        if isinstance(toks, str):
+            raise TypeError(
+                f"{name} must be a list of tokens (e.g. tokenizer.convert_ids_to_tokens(ids)), not a string"
+            )
     a = _select_attention(attn, layer, head)
     keys = list(tokens if key_tokens is None else key_tokens)
     tokens = list(tokens)

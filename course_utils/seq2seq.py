@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader
 
-from course_utils.model import ModelOutput, attention
+from course_utils.model import ModelOutput, attention, check_token_ids
 from course_utils.text import Vocab, pad_batch, simple_tokenize
 from course_utils.train import make_optimizer, train
 from course_utils.utils import eval_mode, model_device
@@ -61,6 +61,9 @@ class MultiHeadAttention(nn.Module):
 
     def __init__(self, d_model: int, nhead: int, dropout: float = 0.0):
         super().__init__()
+        for name, value in (("d_model", d_model), ("nhead", nhead)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name}={value!r} must be a positive int")
         if d_model % nhead != 0:
             raise ValueError(f"d_model={d_model} is not divisible by nhead={nhead}")
         self.nhead, self.head_size, self.dropout = nhead, d_model // nhead, dropout
@@ -191,6 +194,19 @@ class Seq2SeqTransformer(nn.Module):
         eos_id: int = 3,
     ):
         super().__init__()
+        sizes = {
+            "src_vocab_size": src_vocab_size,
+            "tgt_vocab_size": tgt_vocab_size,
+            "d_model": d_model,
+            "nhead": nhead,
+            "num_encoder_layers": num_encoder_layers,
+            "num_decoder_layers": num_decoder_layers,
+            "dim_feedforward": dim_feedforward,
+            "max_len": max_len,
+        }
+        for name, value in sizes.items():
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name}={value!r} must be a positive int")
         for name, size in (("src_vocab_size", src_vocab_size), ("tgt_vocab_size", tgt_vocab_size)):
             if size <= max(pad_id, bos_id, eos_id):
                 raise ValueError(f"{name}={size} is too small to hold the special ids; build it with Vocab")
@@ -221,8 +237,12 @@ class Seq2SeqTransformer(nn.Module):
                 module.weight.data[module.padding_idx].zero_()
 
     def _embed(self, ids: torch.Tensor, tok: nn.Embedding, pos: nn.Embedding) -> torch.Tensor:
-        if ids.dim() != 2:
-            raise ValueError(f"token ids must have shape (B, T), got {tuple(ids.shape)}")
+        if not isinstance(ids, torch.Tensor) or ids.dim() != 2:
+            shape = tuple(ids.shape) if isinstance(ids, torch.Tensor) else type(ids).__name__
+            raise ValueError(f"token ids must have shape (B, T), got {shape}; use ids[None] for one sequence")
+        if ids.dtype.is_floating_point or ids.dtype == torch.bool or ids.is_complex():
+            raise TypeError(f"token ids must be integer ids (torch.long), got dtype {ids.dtype}")
+        check_token_ids(ids, tok.num_embeddings, hint="was the model built with len(vocab) of this side?")
         T = ids.shape[1]
         if T > self.max_len:
             raise ValueError(
@@ -249,8 +269,8 @@ class Seq2SeqTransformer(nn.Module):
         Returns:
             ``(memory (B, S, d_model), src_keep (B, 1, 1, S))`` where src_keep is False at padding.
         """
+        x = self.embed_source(src)  # checks src first
         src_keep = (src != self.pad_id)[:, None, None, :]  # (B, 1, 1, S)
-        x = self.embed_source(src)
         self.encoder_attentions = []
         for layer in self.encoder:
             x, probs = layer(x, src_keep)
@@ -267,8 +287,13 @@ class Seq2SeqTransformer(nn.Module):
         Returns:
             logits of shape (B, T, V): at position t, the prediction of target token t+1.
         """
+        y = self.embed_target(tgt_in)  # checks tgt_in first
+        if tgt_in.shape[0] != memory.shape[0]:
+            raise ValueError(
+                f"the target batch has {tgt_in.shape[0]} rows but the source batch has {memory.shape[0]}; "
+                "give one target per source sentence"
+            )
         tgt_keep = causal_mask(tgt_in.shape[1], tgt_in.device)[None, None]  # (1, 1, T, T)
-        y = self.embed_target(tgt_in)
         # kept so that notebooks can draw the attention maps of the last call
         self.decoder_self_attentions, self.cross_attentions = [], []
         for layer in self.decoder:
@@ -355,6 +380,9 @@ def build_vocabs(pairs: Sequence[Pair], min_freq: int = 1) -> tuple[Vocab, Vocab
 def _check_pairs(pairs: Sequence[Pair]) -> None:
     if not pairs or not all(isinstance(p, (tuple, list)) and len(p) == 2 for p in pairs):
         raise TypeError("pairs must be a non-empty list of (source sentence, target sentence) tuples")
+    for n, (src, tgt) in enumerate(pairs):
+        if not isinstance(src, str) or not isinstance(tgt, str):
+            raise TypeError(f"pair {n} is {(src, tgt)!r}; both sides must be sentence strings")
 
 
 def encode_pairs(
@@ -479,6 +507,8 @@ def translate(
     """
     if isinstance(sentences, str):
         raise TypeError("translate expects a list of sentences; wrap a single one: [sentence]")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size={batch_size!r} must be a positive int")
     device = model_device(model)
     out: list[str] = []
     for i in range(0, len(sentences), batch_size):

@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+import operator
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -53,8 +54,15 @@ def simple_tokenize(text: str) -> list[str]:
     return _TOKEN_RE.findall(text.lower())
 
 
+def _check_token_list(tokens: object, what: str) -> None:
+    """A token list, not one string (iterating a string would give its characters)."""
+    if isinstance(tokens, str):
+        raise TypeError(f"{what} expects a token list, not a string; call simple_tokenize(text) first")
+
+
 def remove_stopwords(tokens: Iterable[str], stopwords: Iterable[str] = STOPWORDS) -> list[str]:
     """Drop the tokens that are in ``stopwords`` (keeps the order of the rest)."""
+    _check_token_list(tokens, "remove_stopwords")
     stop = set(stopwords)
     return [t for t in tokens if t not in stop]
 
@@ -69,8 +77,9 @@ def ngrams(tokens: Sequence[str], n: int) -> list[tuple[str, ...]]:
     Returns:
         ``len(tokens) - n + 1`` tuples (none when the list is shorter than ``n``).
     """
-    if not isinstance(n, int) or n < 1:
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"n must be a positive int, got {n!r}")
+    _check_token_list(tokens, "ngrams")
     tokens = list(tokens)
     return [tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
 
@@ -88,9 +97,15 @@ class Vocab:
 
         Most users want :meth:`Vocab.build`, which counts a corpus.
         """
+        if isinstance(tokens, str):
+            raise TypeError(
+                "Vocab expects a list of tokens, not one string; use Vocab.build to count a corpus"
+            )
         self.counts: Counter[str] = Counter()  # corpus counts, filled in by Vocab.build
         self.itos: list[str] = list(SPECIALS)
-        for tok in tokens:
+        for n, tok in enumerate(tokens):
+            if not isinstance(tok, str):
+                raise TypeError(f"token {n} is {type(tok).__name__} {tok!r}; tokens must be strings")
             if tok not in SPECIALS:
                 self.itos.append(tok)
         self.stoi: dict[str, int] = {}
@@ -121,8 +136,15 @@ class Vocab:
             )
         if not isinstance(min_freq, int) or min_freq < 1:
             raise ValueError(f"min_freq must be an int >= 1, got {min_freq!r}")
+        if max_size is not None and (isinstance(max_size, bool) or not isinstance(max_size, int)):
+            raise ValueError(f"max_size={max_size!r} must be an int or None")
         counts: Counter[str] = Counter()
         for toks in token_lists:
+            if isinstance(toks, str):  # a generator of strings gets here: its items would count as characters
+                raise TypeError(
+                    "Vocab.build expects a list of token lists, e.g. [simple_tokenize(s) for s in texts]; "
+                    f"got a string {toks!r:.40}"
+                )
             counts.update(toks)
         # Counter.most_common keeps first-seen order among equal counts, so ids are reproducible.
         kept = [tok for tok, c in counts.most_common() if c >= min_freq and tok not in SPECIALS]
@@ -167,14 +189,25 @@ class Vocab:
         """Token list -> id list (unknown tokens -> ``<unk>``), optionally framed by ``<bos>``/``<eos>``."""
         if isinstance(tokens, str):
             raise TypeError("encode expects a token list; call simple_tokenize(text) first")
+        for n, t in enumerate(tokens):
+            if not isinstance(t, str):
+                raise TypeError(
+                    f"token {n} is {type(t).__name__} {t!r}; encode takes tokens (strings), not ids"
+                )
         ids = [self.stoi.get(t, self.unk_id) for t in tokens]
         return ([self.bos_id] if add_bos else []) + ids + ([self.eos_id] if add_eos else [])
 
     def decode(self, ids: Iterable[int], skip_specials: bool = False) -> list[str]:
         """Id list -> token list. With ``skip_specials``, drops ``<pad>``, ``<bos>`` and ``<eos>``."""
+        if isinstance(ids, str):
+            raise TypeError("decode expects ids (ints), not a string; encode turns tokens into ids")
+        if isinstance(ids, torch.Tensor) and ids.dim() != 1:
+            raise TypeError(f"decode takes one sequence of ids, got a tensor of shape {tuple(ids.shape)}")
         out = []
-        for i in ids:
-            i = int(i)
+        for n, i in enumerate(ids):
+            i = as_int(i)
+            if i is None:
+                raise TypeError(f"id {n} is {ids[n]!r}; ids must be ints (one sequence, not a batch)")
             if not 0 <= i < len(self.itos):
                 raise IndexError(f"id {i} is outside the vocabulary (size {len(self)})")
             tok = self.itos[i]
@@ -182,6 +215,19 @@ class Vocab:
                 continue
             out.append(tok)
         return out
+
+
+def as_int(value: object) -> int | None:
+    """``value`` as an int if it is an integer (int, NumPy integer, 0-d integer tensor), else ``None``.
+
+    Bools and floats (even ``2.0``) are not integers here: an id or a size given as one is a mistake.
+    """
+    if isinstance(value, bool):
+        return None
+    try:
+        return operator.index(value)
+    except TypeError:
+        return None
 
 
 def pad_batch(
@@ -197,9 +243,20 @@ def pad_batch(
     Returns:
         ``ids`` of shape (B, T) and ``lengths`` of shape (B,), where T is the longest (cut) length.
     """
+    if isinstance(sequences, str):
+        raise TypeError("pad_batch expects id lists (e.g. vocab.encode(tokens) for each text), not a string")
+    if as_int(pad_id) is None:
+        raise TypeError(f"pad_id must be an int id (Vocab.pad_id is 0), got {pad_id!r}")
+    if max_len is not None and (as_int(max_len) is None or max_len < 1):
+        raise ValueError(f"max_len={max_len!r} must be a positive int (or None: no cut)")
     if len(sequences) == 0:
         raise ValueError("pad_batch got no sequences")
-    seqs = [list(s)[:max_len] if max_len else list(s) for s in sequences]
+    seqs = [list(s)[:max_len] for s in sequences]
+    for b, s in enumerate(seqs):
+        if any(as_int(i) is None for i in s):
+            raise TypeError(
+                f"sequence {b} holds {s[:5]!r:.60}; pad_batch takes integer ids (use vocab.encode)"
+            )
     if min(len(s) for s in seqs) == 0:
         raise ValueError("pad_batch got an empty sequence; every text needs at least one token")
     T = max(len(s) for s in seqs)

@@ -18,9 +18,10 @@ from __future__ import annotations
 import argparse
 import heapq
 import json
+import os
 import string
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
@@ -102,11 +103,19 @@ def train_wordpiece(
         raise ValueError(f"method={method!r} is not 'deterministic' or 'tokenizers'")
     if not isinstance(min_frequency, int) or min_frequency < 1:
         raise ValueError(f"min_frequency must be an int >= 1, got {min_frequency!r}")
+    if isinstance(model_max_length, bool) or not isinstance(model_max_length, int) or model_max_length < 1:
+        raise ValueError(f"model_max_length={model_max_length!r} must be a positive int (tokens)")
     if isinstance(texts, str):
         raise ValueError(
             "texts must be a list (or other iterable) of strings, not one string; wrap it: [text]"
         )
-    texts = [t for t in texts if isinstance(t, str) and t.strip()]
+    if not isinstance(texts, Iterable):
+        raise TypeError(f"texts must be a list (or other iterable) of strings, got {type(texts).__name__}")
+    texts = list(texts)
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise TypeError(f"texts[{i}] is {type(text).__name__} {text!r:.40}; every text must be a string")
+    texts = [t for t in texts if t.strip()]  # blank texts teach nothing
     if not texts:
         raise ValueError("texts is empty (or only blank strings); give the tokenizer some text to learn from")
 
@@ -117,13 +126,7 @@ def train_wordpiece(
     # Every character starts as a token, alone ("a") and inside a word ("##a"): the vocabulary must
     # hold these and the special tokens before it can learn any merge.
     counts = _count_words(tokenizer, texts)
-    needed = len(SPECIAL_TOKENS) + len(_base_tokens(counts))
-    if vocab_size < needed:
-        raise ValueError(
-            f"vocab_size={vocab_size} is too small: {len(SPECIAL_TOKENS)} special tokens + {needed - len(SPECIAL_TOKENS)} "
-            f"single-character tokens (each character, alone and as '##x') need at least {needed}; "
-            "use a larger vocab_size"
-        )
+    _check_vocab_size(vocab_size, counts)
 
     if method == "deterministic":
         vocab = learn_wordpiece_vocab(counts, vocab_size, min_frequency)
@@ -159,7 +162,18 @@ def _count_words(tokenizer: Tokenizer, texts: list[str]) -> Counter:
     return counts
 
 
-def _base_tokens(word_counts: dict[str, int]) -> list[str]:
+def _check_vocab_size(vocab_size: int, word_counts: Mapping[str, int]) -> None:
+    """The vocabulary must hold the special tokens and every single character before any merge."""
+    needed = len(SPECIAL_TOKENS) + len(_base_tokens(word_counts))
+    if vocab_size < needed:
+        raise ValueError(
+            f"vocab_size={vocab_size} is too small: {len(SPECIAL_TOKENS)} special tokens + {needed - len(SPECIAL_TOKENS)} "
+            f"single-character tokens (each character, alone and as '##x') need at least {needed}; "
+            "use a larger vocab_size"
+        )
+
+
+def _base_tokens(word_counts: Mapping[str, int]) -> list[str]:
     """Single characters: ``BASE_ALPHABET`` and every character of the words, alone then as ``##x``."""
     chars = set(BASE_ALPHABET) | {ch for w in word_counts for ch in w}
     return sorted(chars) + sorted("##" + ch for ch in chars)
@@ -178,7 +192,24 @@ def learn_wordpiece_vocab(
     Returns:
         Token -> id: the special tokens (ids 0-4), every character of ``BASE_ALPHABET`` and of the
         words (alone, then as ``##x``), then the merged pieces in the order they were learnt.
+
+    Raises:
+        TypeError / ValueError: ``word_counts`` is not a dict of non-empty words to positive int
+            counts, or ``vocab_size`` cannot hold the special tokens and single characters.
     """
+    if not isinstance(word_counts, Mapping):
+        raise TypeError(
+            f"word_counts must be a dict {{word: count}}, e.g. collections.Counter(words); "
+            f"got {type(word_counts).__name__}"
+        )
+    for word, count in word_counts.items():
+        if not isinstance(word, str) or not word:
+            raise ValueError(f"word_counts has an empty word (or a non-string) {word!r}; drop it")
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise ValueError(f"word_counts[{word!r}] = {count!r}; counts must be ints >= 1")
+    if isinstance(vocab_size, bool) or not isinstance(vocab_size, int):
+        raise ValueError(f"vocab_size must be an int, got {vocab_size!r}")
+    _check_vocab_size(vocab_size, word_counts)
     words = sorted(word_counts)  # a fixed order: the result never depends on dict order
     freq = [word_counts[w] for w in words]
     pieces = [[w[0]] + ["##" + ch for ch in w[1:]] for w in words]
@@ -282,15 +313,38 @@ def load_tokenizer(directory: str | Path | None = None) -> PreTrainedTokenizerFa
         The fast tokenizer (vocabulary of ``SHIPPED_VOCAB_SIZE`` tokens at most, ``[PAD]`` = 0,
         ``[UNK]`` = 1, ``[CLS]`` = 2, ``[SEP]`` = 3, ``[MASK]`` = 4, ``model_max_length`` 128).
     """
+    if directory is not None and not isinstance(directory, (str, os.PathLike)):
+        raise TypeError(f"directory must be a folder path (a str or Path), got {type(directory).__name__}")
     path = TOKENIZER_DIR if directory is None else Path(directory)
-    if not (path / "tokenizer.json").is_file():
+    if path.is_file():
+        raise NotADirectoryError(
+            f"{str(path)!r} is a file; pass the folder that holds tokenizer.json (the folder, not the file)"
+        )
+    if not path.exists():
+        raise FileNotFoundError(
+            f"no such folder {str(path)!r} to load tokenizer.json from; check the path (relative to the notebook)"
+        )
+    file = path / "tokenizer.json"
+    if not file.is_file():
         hint = (
             "reinstall course_utils or run `python -m course_utils.tokenizer --output <folder>`"
             if directory is None
-            else ""
+            else "save one there with save_tokenizer(tokenizer, folder)"
         )
-        raise FileNotFoundError(f"no tokenizer.json in {str(path)!r}. {hint}".strip())
-    tokenizer = PreTrainedTokenizerFast.from_pretrained(str(path), local_files_only=True)
+        raise FileNotFoundError(f"no tokenizer.json in {str(path)!r}; {hint}")
+    # A damaged or foreign file makes the libraries fail deep inside with messages that name no file.
+    damaged = f"{str(file)!r} is damaged or not a tokenizer file"
+    redo = "write it again with save_tokenizer(tokenizer, folder)"
+    try:
+        content = json.loads(file.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"{damaged} (not JSON: {err}); {redo}") from None
+    if not isinstance(content, dict) or "model" not in content:
+        raise ValueError(f"{damaged} (no 'model' entry); {redo}")
+    try:
+        tokenizer = PreTrainedTokenizerFast.from_pretrained(str(path), local_files_only=True)
+    except Exception as err:  # the libraries raise Exception, KeyError, ValueError...
+        raise ValueError(f"{damaged} ({type(err).__name__}: {err}); {redo}") from err
     # Older files may not list token_type_ids; BERT needs them.
     tokenizer.model_input_names = ["input_ids", "token_type_ids", "attention_mask"]
     return tokenizer

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import random
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +33,9 @@ from tqdm.auto import tqdm
 
 from course_utils.checkpoint import has_checkpoint, load_checkpoint, save_checkpoint, set_rng_state
 from course_utils.history import History
-from course_utils.utils import autocast, eval_mode, get_device, model_device, set_seed
+from course_utils.utils import autocast, check_seed, eval_mode, get_device, model_device, set_seed
+
+IGNORE_INDEX = -100  # the label of a position without a target (PyTorch's and transformers' convention)
 
 __all__ = [
     "History",
@@ -68,6 +70,17 @@ def _no_decay_names(model: nn.Module) -> set[str]:
     return names
 
 
+def _check_number(name: str, value: Any, *, positive: bool, none_means: str | None = None) -> None:
+    """A finite real number (not a bool), > 0 if ``positive`` else >= 0; None passes when it means something."""
+    if value is None and none_means is not None:
+        return
+    is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not is_number or not math.isfinite(value) or value < 0 or (positive and value == 0):
+        kind = "a positive" if positive else "a non-negative"
+        alternative = f", or None for {none_means}" if none_means else ""
+        raise ValueError(f"{name}={value!r} must be {kind} finite number{alternative}")
+
+
 def make_optimizer(
     model: nn.Module,
     lr: float,
@@ -87,10 +100,11 @@ def make_optimizer(
         An AdamW optimizer with two parameter groups, named ``"decay"`` and ``"no_decay"``
         (``group["name"]``); each group also lists its parameter names in ``group["param_names"]``.
     """
-    if not isinstance(lr, (int, float)) or not lr > 0:
-        raise ValueError(f"lr={lr!r} must be a positive number, e.g. 1e-3 for a small model")
-    if weight_decay < 0:
-        raise ValueError(f"weight_decay={weight_decay} must be >= 0")
+    _check_module(model)
+    is_number = isinstance(lr, (int, float)) and not isinstance(lr, bool)
+    if not is_number or not math.isfinite(lr) or not lr > 0:
+        raise ValueError(f"lr={lr!r} must be a positive finite number, e.g. 1e-3 for a small model")
+    _check_number("weight_decay", weight_decay, positive=False)
     no_decay = _no_decay_names(model)
     groups: dict[str, dict[str, list]] = {
         "decay": {"params": [], "param_names": []},
@@ -127,9 +141,13 @@ def linear_warmup_decay(optimizer: torch.optim.Optimizer, warmup_steps: int, tot
     Returns:
         A ``LambdaLR``; call ``scheduler.step()`` after each ``optimizer.step()``.
     """
-    if not isinstance(total_steps, int) or total_steps <= 0:
+    if isinstance(total_steps, bool) or not isinstance(total_steps, int) or total_steps <= 0:
         raise ValueError(f"total_steps={total_steps!r} must be a positive integer")
-    if not isinstance(warmup_steps, int) or not 0 <= warmup_steps <= total_steps:
+    if (
+        isinstance(warmup_steps, bool)
+        or not isinstance(warmup_steps, int)
+        or not 0 <= warmup_steps <= total_steps
+    ):
         raise ValueError(
             f"warmup_steps={warmup_steps!r} must be an integer in [0, total_steps={total_steps}]"
         )
@@ -158,14 +176,62 @@ def move_to_device(batch: Any, device: torch.device | str) -> Any:
     return batch
 
 
+def _check_module(model: Any) -> None:
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module (a model), got a {type(model).__name__}")
+
+
 def _check_batch(batch: Any, where: str) -> Mapping[str, Any]:
+    """The batch if it is a dict whose tensors agree on the batch size; else a clear error."""
     if not isinstance(batch, Mapping):
         raise TypeError(
             f"batch {where} is a {type(batch).__name__}, but the training loop calls model(**batch): "
             "make the DataLoader yield dicts such as {'input_ids': ..., 'attention_mask': ..., 'labels': ...} "
             "(a collate_fn that returns a dict does this)"
         )
+    bad_keys = [k for k in batch if not isinstance(k, str)]
+    if bad_keys:
+        raise TypeError(f"batch {where} has keys that are not strings: {bad_keys!r}; use argument names")
+    sizes = {k: v.size(0) for k, v in batch.items() if isinstance(v, torch.Tensor) and v.dim() > 0}
+    if len(set(sizes.values())) > 1:
+        listed = ", ".join(f"{k} {n}" for k, n in sizes.items())
+        raise ValueError(
+            f"the tensors of batch {where} disagree on the batch size (first dimension): {listed}; "
+            "every tensor of a batch needs one row per example (check the collate_fn)"
+        )
     return batch
+
+
+def _check_forward_kwargs(forward_kwargs: Any) -> Mapping[str, Any]:
+    if forward_kwargs is None:
+        return {}
+    if not isinstance(forward_kwargs, Mapping) or not all(isinstance(k, str) for k in forward_kwargs):
+        raise TypeError(
+            f"forward_kwargs={forward_kwargs!r:.80} must be a dict of keyword arguments for the model, "
+            "e.g. {'masked_only': True}"
+        )
+    return forward_kwargs
+
+
+def _check_no_clash(batch: Mapping[str, Any], kwargs: Mapping[str, Any], where: str) -> None:
+    clash = sorted(set(batch) & set(kwargs))
+    if clash:
+        raise ValueError(
+            f"forward_kwargs and batch {where} both give {clash}; pass each argument in one place only"
+        )
+
+
+def _check_eval_loader(loader: Any, name: str = "eval_loader") -> None:
+    """An evaluation runs again and again, so its data must be re-iterable (a list or a DataLoader)."""
+    if isinstance(loader, Iterator):
+        raise TypeError(
+            f"{name} is a one-shot iterator ({type(loader).__name__}): it would be empty at the second "
+            "evaluation (or never end, if it is endless); pass a list of batches or the DataLoader itself"
+        )
+    if not isinstance(loader, Iterable):
+        raise TypeError(
+            f"{name} must be a DataLoader or a list of batches (dicts), got a {type(loader).__name__}"
+        )
 
 
 def _batch_size(batch: Mapping[str, Any]) -> int:
@@ -186,13 +252,43 @@ def _forward(model: nn.Module, batch: Mapping[str, Any], device: torch.device, k
         return model(**batch, **kwargs)
 
 
+def _loss_of(out: Any) -> Any:
+    """``out.loss`` (None when the batch had no labels), or a clear error if the output has no such field."""
+    if hasattr(out, "loss"):
+        return out.loss
+    if isinstance(out, Mapping) and "loss" in out:
+        return out["loss"]
+    raise TypeError(
+        f"the model returned a {type(out).__name__}, but training and evaluate() read model(**batch).loss: "
+        "return an output with a .loss field (every course model does; classic.WithCrossEntropy wraps a "
+        "model that returns logits)"
+    )
+
+
+def _no_labelled_position(batch: Mapping[str, Any]) -> str | None:
+    """The name of a label tensor of ``batch`` whose every entry is IGNORE_INDEX, if there is one."""
+    for name, value in batch.items():
+        if name.endswith("labels") and isinstance(value, torch.Tensor) and value.numel() > 0:
+            if bool((value == IGNORE_INDEX).all()):
+                return name
+    return None
+
+
 def _outputs(model: nn.Module, loader: Iterable, device: torch.device | str | None, kwargs: Any, what: str):
     """Yield ``(batch, output)`` for every batch of ``loader``, in eval mode and without gradients."""
-    device = model_device(model) if device is None else torch.device(device)
+    _check_module(model)
+    kwargs = _check_forward_kwargs(kwargs)
+    if not isinstance(loader, Iterable):
+        raise TypeError(
+            f"the {what} must be a DataLoader or a list of batches (dicts), got a {type(loader).__name__}"
+        )
+    device = model_device(model) if device is None else get_device(device)
     with eval_mode(model), torch.no_grad():
         for i, batch in enumerate(loader):
-            batch = move_to_device(_check_batch(batch, f"#{i} of the {what}"), device)
-            yield batch, _forward(model, batch, device, kwargs or {})
+            where = f"#{i} of the {what}"
+            batch = move_to_device(_check_batch(batch, where), device)
+            _check_no_clash(batch, kwargs, where)
+            yield batch, _forward(model, batch, device, kwargs)
 
 
 def evaluate(
@@ -215,12 +311,12 @@ def evaluate(
     totals: dict[str, float] = {}
     count = 0
     for batch, out in _outputs(model, loader, device, forward_kwargs, "evaluation loader"):
-        if out.loss is None:
+        if _loss_of(out) is None:
             raise ValueError(
                 "the model returned no loss during evaluation: the evaluation batches need labels"
             )
         n = _batch_size(batch)
-        for name, value in {"loss": out.loss, **_loss_parts(out)}.items():
+        for name, value in {"loss": _loss_of(out), **_loss_parts(out)}.items():
             totals[name] = totals.get(name, 0.0) + float(value) * n
         count += n
     if count == 0:
@@ -247,10 +343,15 @@ def predict(
     Returns:
         The outputs concatenated along the batch dimension, e.g. (N, num_labels), as float32.
     """
+    if not isinstance(field, str):
+        raise TypeError(f"field={field!r} must be the name of an output, e.g. 'logits'")
     chunks = []
     for _, out in _outputs(model, loader, device, forward_kwargs, "loader"):
-        value = out[field]
-        if value is None:
+        try:
+            value = out[field]
+        except (KeyError, AttributeError):
+            value = None
+        if not isinstance(value, torch.Tensor):
             raise ValueError(f"the model's output has no {field!r}; computed fields: {list(out.keys())}")
         chunks.append(value.detach().float().cpu())
     if not chunks:
@@ -375,6 +476,13 @@ def _plan_run(train_loader: Iterable, steps: int | None, epochs: int | None, **e
     for name, value in {"steps": steps, "epochs": epochs, **every}.items():
         _positive_int(name, value)
     total = steps if steps is not None else epochs * steps_per_epoch
+    if isinstance(train_loader, Iterator) and total > steps_per_epoch:
+        # it would run dry after one pass: say so now, not after an epoch of training
+        raise ValueError(
+            f"train_loader is a one-shot iterator ({type(train_loader).__name__}, {steps_per_epoch} batches) "
+            f"but the run needs {total} steps: it cannot be iterated again (iter(loader)?); pass the "
+            "DataLoader itself"
+        )
     return _Plan(
         total_steps=total,
         steps_per_epoch=steps_per_epoch,
@@ -385,7 +493,8 @@ def _plan_run(train_loader: Iterable, steps: int | None, epochs: int | None, **e
 
 
 def _resolve_warmup(warmup: float | int, total_steps: int) -> int:
-    if isinstance(warmup, bool) or not isinstance(warmup, (int, float)) or warmup < 0:
+    is_number = isinstance(warmup, (int, float)) and not isinstance(warmup, bool)
+    if not is_number or not math.isfinite(warmup) or warmup < 0:
         raise ValueError(f"warmup={warmup!r} must be a fraction in [0, 1) or a number of steps")
     if isinstance(warmup, float):
         if warmup >= 1:
@@ -468,15 +577,32 @@ def train_step(
     """
     device = model_device(model)
     out = _forward(model, batch, device, forward_kwargs or {})  # 1)
-    if out.loss is None:
+    loss_tensor = _loss_of(out)
+    if loss_tensor is None:
         raise ValueError(f"the model returned no loss; the batches need labels (batch keys: {sorted(batch)})")
-    loss = out.loss.item()
+    if not isinstance(loss_tensor, torch.Tensor) or loss_tensor.numel() != 1:
+        raise TypeError(
+            f"the model's loss must be a tensor holding one number, got {type(loss_tensor).__name__}"
+            + (
+                f" of shape {tuple(loss_tensor.shape)} (take its mean)"
+                if isinstance(loss_tensor, torch.Tensor)
+                else ""
+            )
+        )
+    loss = loss_tensor.item()
     if not math.isfinite(loss):
+        unlabelled = _no_labelled_position(batch)
+        if unlabelled is not None:  # a mean over no position is 0/0: the data, not the optimisation
+            raise ValueError(
+                f"the loss is {loss} because the batch has no labelled position: every entry of "
+                f"{unlabelled!r} is {IGNORE_INDEX} (e.g. no token was masked); make sure each batch has "
+                "at least one label (longer sequences, a larger batch or a higher masking rate)"
+            )
         raise FloatingPointError(
             f"the loss is {loss}; lower the learning rate or check the inputs and labels"
         )
     optimizer.zero_grad(set_to_none=True)
-    out.loss.backward()  # 2)
+    loss_tensor.backward()  # 2)
     params = [p for g in optimizer.param_groups for p in g["params"]]
     # 3) with max_norm=inf this only measures the norm (useful to see what clipping would do)
     grad_norm = torch.nn.utils.clip_grad_norm_(params, max_grad_norm or float("inf"))
@@ -485,6 +611,33 @@ def train_step(
     scheduler.step()  # 5)
     parts = {name: part.item() for name, part in _loss_parts(out).items()}
     return {"loss": loss, "lr": float(lr), "grad_norm": float(grad_norm), "parts": parts}
+
+
+def _check_optimizer(optimizer: Any, scheduler: Any, model: nn.Module) -> None:
+    """An optimizer of the model's own parameters, and a scheduler that can be stepped and saved."""
+    if optimizer is not None:
+        if not isinstance(optimizer, torch.optim.Optimizer):
+            raise TypeError(
+                f"optimizer must be a torch.optim.Optimizer (e.g. make_optimizer(model, lr)), "
+                f"got a {type(optimizer).__name__}"
+            )
+        own = {id(p) for p in model.parameters()}
+        held = [p for g in optimizer.param_groups for p in g["params"]]
+        if not any(id(p) in own for p in held):
+            raise ValueError(
+                "the optimizer holds none of the model's parameters (was it made for another model, or for a "
+                "copy?); build it from this model: make_optimizer(model, lr)"
+            )
+    if scheduler is not None:
+        if isinstance(scheduler, torch.optim.Optimizer) or not all(
+            callable(getattr(scheduler, name, None)) for name in ("step", "state_dict", "load_state_dict")
+        ):
+            raise TypeError(
+                "scheduler must be a learning-rate scheduler (torch.optim.lr_scheduler, e.g. "
+                f"linear_warmup_decay(optimizer, warmup_steps, total_steps)), got a {type(scheduler).__name__}"
+            )
+        if optimizer is None:
+            raise ValueError("a scheduler= needs the optimizer= it schedules; pass both (or neither)")
 
 
 def _record(history: History, step: int, result: Mapping[str, Any]) -> None:
@@ -503,8 +656,30 @@ def _evaluate_now(model, eval_loader, eval_fn, device, seed, forward_kwargs) -> 
             metrics = evaluate(model, eval_loader, device, forward_kwargs)
         else:
             with eval_mode(model), torch.no_grad():
-                metrics = dict(eval_fn(model, eval_loader, device))
-    return {k: float(v) for k, v in metrics.items()}
+                metrics = eval_fn(model, eval_loader, device)
+    return _metric_values(metrics)
+
+
+def _metric_values(metrics: Any) -> dict[str, float]:
+    """The metrics an evaluation returned, as plain floats; a clear error for anything else."""
+    if not isinstance(metrics, Mapping):
+        raise TypeError(
+            f"eval_fn returned a {type(metrics).__name__}; it must return a dict of numbers, "
+            "e.g. {'accuracy': 0.9}"
+        )
+    values = {}
+    for name, value in metrics.items():
+        if isinstance(value, torch.Tensor) and value.numel() == 1:
+            value = value.item()
+        if isinstance(value, np.generic):
+            value = value.item()
+        if not isinstance(name, str) or isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise TypeError(
+                f"eval_fn returned {name!r}: {value!r:.60}; every metric must be one number under a string "
+                "name (use .item() on a one-element tensor)"
+            )
+        values[name] = float(value)
+    return values
 
 
 def _save(directory, model, optimizer, scheduler, step: int, history: History, run_info, loader) -> None:
@@ -585,17 +760,25 @@ def train(
         log_every=log_every,
         checkpoint_every=checkpoint_every,
     )
-    if max_grad_norm is not None and not max_grad_norm > 0:
-        raise ValueError(f"max_grad_norm={max_grad_norm!r} must be positive, or None for no clipping")
-    if max_seconds is not None and not max_seconds > 0:
-        raise ValueError(f"max_seconds={max_seconds!r} must be positive, or None for no limit")
+    _check_module(model)
+    _check_number("max_grad_norm", max_grad_norm, positive=True, none_means="no clipping")
+    _check_number("max_seconds", max_seconds, positive=True, none_means="no limit")
     if (checkpoint_every is not None or resume) and checkpoint_dir is None:
         raise ValueError("checkpoint_every= and resume=True need checkpoint_dir= (where checkpoints live)")
     if eval_fn is not None and eval_loader is None:
         raise ValueError("eval_fn is given but eval_loader is None; pass the data to evaluate on")
+    if eval_fn is not None and not callable(eval_fn):
+        raise TypeError(
+            f"eval_fn must be a function eval_fn(model, eval_loader, device) -> dict, got {eval_fn!r:.60}"
+        )
+    if eval_loader is not None:
+        _check_eval_loader(eval_loader)
+    forward_kwargs = _check_forward_kwargs(forward_kwargs)
+    _check_optimizer(optimizer, scheduler, model)
+    check_seed(seed)
 
     # 1) set up: device, seed, optimizer and schedule, or everything as the checkpoint left it
-    device = get_device() if device is None else torch.device(device)
+    device = get_device(device)
     model.to(device)
     set_seed(seed)
     if optimizer is None:
@@ -618,6 +801,7 @@ def train(
     model.train()
     for step, epoch, batch in _batches(train_loader, plan, seed, start_step, saved_random):
         batch = move_to_device(_check_batch(batch, f"at step {step}"), device)
+        _check_no_clash(batch, forward_kwargs, f"at step {step}")
         try:
             result = train_step(model, batch, optimizer, scheduler, max_grad_norm, forward_kwargs)
         except Exception as err:  # say where it happened; the original message stays first

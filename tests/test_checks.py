@@ -331,6 +331,14 @@ def test_unit03_softmax():
     with pytest.raises(CheckError, match="LAST dimension"):
         unit03.check_softmax(lambda x: torch.softmax(x, dim=0))
 
+    def global_max(x):  # stable for one row, NaN for a row far below the tensor's maximum
+        exps = (x - x.max()).exp()
+        return exps / exps.sum(dim=-1, keepdim=True)
+
+    with pytest.raises(CheckError, match="each row's own maximum"):
+        unit03.check_softmax(global_max)
+    assert unit03.check_softmax(lambda x: torch.softmax(x.double(), dim=-1))  # float64 is fine
+
 
 def test_unit03_causal_mask():
     assert unit03.check_causal_mask(lambda T: torch.ones(T, T, dtype=torch.bool).tril())
@@ -386,6 +394,12 @@ def test_unit03_multi_head_self_attention():
         unit03.check_multi_head_self_attention(lambda x, w, nh, mask=None: _mhsa(x, w, 1, mask))
     with pytest.raises(CheckError, match="padding mask"):
         unit03.check_multi_head_self_attention(lambda x, w, nh, mask=None: _mhsa(x, w, nh))
+    with pytest.raises(CheckError, match="num_heads=2 .* use the num_heads argument"):  # heads written in
+        unit03.check_multi_head_self_attention(lambda x, w, nh, mask=None: _mhsa(x, w, 3, mask))
+    with pytest.raises(CheckError, match="num_heads=2"):  # a head size written in: hs = 4
+        unit03.check_multi_head_self_attention(
+            lambda x, w, nh, mask=None: _mhsa(x, w, x.shape[-1] // 4, mask)
+        )
 
 
 # --------------------------------------------------------------------------- unit 04
@@ -420,6 +434,12 @@ def test_unit04_layer_norm():
         unit04.check_layer_norm(unbiased)
     with pytest.raises(CheckError, match="weight and bias"):  # ignores the scale and shift
         unit04.check_layer_norm(lambda x, w, b, eps: F.layer_norm(x, x.shape[-1:], None, None, eps))
+
+    def no_eps(x, w, b, eps):  # right for every row with some spread, NaN for a constant row
+        return w * (x - x.mean(-1, keepdim=True)) / x.var(-1, unbiased=False, keepdim=True).sqrt() + b
+
+    with pytest.raises(CheckError, match="constant row .* gives NaN"):
+        unit04.check_layer_norm(no_eps)
 
 
 def test_unit04_feed_forward():

@@ -6,6 +6,12 @@ computed here, or with a property the answer must have. It prints a short pass m
 :class:`CheckError` that says what is wrong (a shape, a value, a failing example) without giving the
 solution away.
 
+A wrong answer is a learner's everyday mistake, so it shows as one line: the check's message, without a
+traceback (:class:`CheckError` tells IPython so). Answers of the wrong kind (a tensor where a function is
+asked for, ``None``, a list, a tensor of the wrong dtype) get such a message too, never an error from deep
+inside the check. An exception raised by the learner's own code is left as it is: its traceback points at
+the learner's line.
+
 A check never changes the learner's random state: its inputs come from its own ``torch.Generator``, and
 where a module must be built or the learner's function draws random numbers, that happens inside
 :func:`isolated_rng`, which restores the global generator afterwards.
@@ -23,6 +29,10 @@ import torch
 class CheckError(AssertionError):
     """Raised by a check when an answer is wrong; the message says what to look at."""
 
+    def _render_traceback_(self) -> list[str]:
+        # IPython shows what this returns instead of the traceback: the message is the whole story
+        return [str(self)]
+
 
 def passed(task: str, detail: str = "") -> bool:
     """Print the pass message for ``task`` and return True."""
@@ -35,10 +45,48 @@ def fail(task: str, message: str) -> None:
     raise CheckError(f"❌ {task}: {message}")
 
 
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return " or ".join(k.__name__ for k in kinds)
+
+
 def expect_type(task: str, value: Any, kind: type | tuple[type, ...], name: str = "your answer") -> None:
     """Fail unless ``value`` is an instance of ``kind``."""
     if not isinstance(value, kind):
-        fail(task, f"{name} should be a {kind}, got {type(value).__name__}")
+        hint = ""
+        if isinstance(value, torch.Tensor) and value.numel() == 1:
+            hint = " (.item() turns a one-element tensor into a number)"
+        elif value is None:
+            hint = " (did you forget the return statement?)"
+        fail(task, f"{name} should be a {_kind_name(kind)}, got {type(value).__name__}{hint}")
+
+
+def expect_callable(task: str, value: Any, name: str) -> None:
+    """Fail unless ``value`` is a function (the learner may have passed its result instead)."""
+    if not callable(value):
+        fail(
+            task,
+            f"pass the function {name} itself (without calling it), got a {type(value).__name__}",
+        )
+
+
+def expect_number(task: str, value: Any, name: str = "your answer") -> float:
+    """``value`` as a float if it is one number (an int, a float, a one-element tensor or NumPy scalar)."""
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        value = value.item()
+    if hasattr(value, "item") and not isinstance(value, torch.Tensor) and getattr(value, "size", 0) == 1:
+        value = value.item()  # a NumPy scalar
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        hint = " (did you forget the return statement?)" if value is None else ""
+        fail(task, f"{name} should be one number, got {type(value).__name__}{hint}")
+    return float(value)
+
+
+def is_close(actual: torch.Tensor, expected: Any, atol: float = 1e-5, rtol: float = 1e-4) -> bool:
+    """``torch.allclose`` in float64 and on the CPU, False when the shapes differ (never an error)."""
+    a = torch.as_tensor(actual).detach().cpu().double()
+    e = torch.as_tensor(expected).detach().cpu().double()
+    return a.shape == e.shape and torch.allclose(a, e, atol=atol, rtol=rtol)
 
 
 def expect_shape(task: str, tensor: Any, shape: tuple[int, ...], name: str = "your tensor") -> None:
@@ -52,10 +100,23 @@ def expect_close(
     task: str, actual: Any, expected: Any, name: str = "your result", atol: float = 1e-5, rtol: float = 1e-4
 ) -> None:
     """Compare tensors (or numbers) and report the largest difference when they disagree."""
-    a = torch.as_tensor(actual, dtype=torch.float64)
+    if isinstance(actual, torch.Tensor):
+        actual = actual.detach().cpu()
+    try:
+        a = torch.as_tensor(actual, dtype=torch.float64)
+    except (TypeError, ValueError, RuntimeError):
+        fail(task, f"{name} should be numbers (a tensor), got {type(actual).__name__}")
     e = torch.as_tensor(expected, dtype=torch.float64)
     if a.shape != e.shape:
         fail(task, f"{name} has shape {tuple(a.shape)}, expected {tuple(e.shape)}")
+    broken = ~torch.isfinite(a) & torch.isfinite(e)
+    if broken.any():  # NaN or inf where a number belongs: say where, as for any other difference
+        where = tuple(int(i) for i in torch.nonzero(broken)[0]) if a.dim() else ()
+        value = a[where].item() if where else a.item()
+        fail(
+            task,
+            f"{name} is {value}" + (f" at index {where}" if where else "") + " where a finite number belongs",
+        )
     if not torch.allclose(a, e, atol=atol, rtol=rtol):
         diff = (a - e).abs()
         where = tuple(int(i) for i in torch.nonzero(diff == diff.max())[0]) if diff.dim() else ()

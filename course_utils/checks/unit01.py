@@ -6,7 +6,7 @@ import math
 from collections import Counter
 from collections.abc import Callable
 
-from course_utils.checks import expect_type, fail, passed
+from course_utils.checks import expect_callable, expect_number, expect_type, fail, passed
 
 __all__ = [
     "check_ids_by_first_appearance",
@@ -21,6 +21,7 @@ __all__ = [
 def check_ids_by_first_appearance(ids_by_first_appearance: Callable) -> bool:
     """Task 1: number words 1, 2, 3, ... in the order they first appear; a repeated word keeps its id."""
     task = "Task 1 (ids by first appearance)"
+    expect_callable(task, ids_by_first_appearance, "ids_by_first_appearance")
     tokens = "i love dogs and dogs love snacks".split()
     got = ids_by_first_appearance(tokens)
     expect_type(task, got, list, "ids_by_first_appearance(tokens)")
@@ -44,6 +45,7 @@ def check_ids_by_first_appearance(ids_by_first_appearance: Callable) -> bool:
 def check_bag_of_words(bag_of_words: Callable) -> bool:
     """Task 2: ``bag_of_words(tokens)`` is a Counter of the tokens; word order is lost."""
     task = "Task 2 (bag of words)"
+    expect_callable(task, bag_of_words, "bag_of_words")
     got = bag_of_words(["dogs", "love", "dogs"])
     expect_type(task, got, Counter, "bag_of_words(['dogs', 'love', 'dogs'])")
     if got != Counter({"dogs": 2, "love": 1}):
@@ -60,6 +62,7 @@ def check_bag_of_words(bag_of_words: Callable) -> bool:
 def check_ngrams(my_ngrams: Callable) -> bool:
     """Task 3: ``my_ngrams(tokens, n)`` lists every run of n consecutive tokens as a tuple."""
     task = "Task 3 (n-grams)"
+    expect_callable(task, my_ngrams, "my_ngrams")
     toks = ["the", "cat", "sat", "down"]
     got = my_ngrams(toks, 2)
     expect_type(task, got, list, "my_ngrams(tokens, 2)")
@@ -71,16 +74,17 @@ def check_ngrams(my_ngrams: Callable) -> bool:
     if got != [("the", "cat"), ("cat", "sat"), ("sat", "down")]:
         fail(task, f"my_ngrams({toks}, 2) returned {got}")
     for n, expected in ((1, [(t,) for t in toks]), (4, [tuple(toks)]), (5, [])):
-        if my_ngrams(toks, n) != expected:
-            fail(task, f"my_ngrams({toks}, {n}) returned {my_ngrams(toks, n)}, expected {expected}")
+        got = my_ngrams(toks, n)
+        if got != expected:
+            fail(task, f"my_ngrams({toks}, {n}) returned {got!r}, expected {expected}")
     return passed(task, "a list of length T has T - n + 1 n-grams")
 
 
 def check_perplexity(perplexity: Callable) -> bool:
     """Task 4: perplexity = exp(mean of -log p) over the probabilities of the predicted tokens."""
     task = "Task 4 (perplexity)"
-    value = perplexity([0.25, 0.25, 0.25])
-    expect_type(task, value, (float, int), "perplexity([0.25, 0.25, 0.25])")
+    expect_callable(task, perplexity, "perplexity")
+    value = expect_number(task, perplexity([0.25, 0.25, 0.25]), "perplexity([0.25, 0.25, 0.25])")
     if not math.isclose(value, 4.0, rel_tol=1e-9):
         fail(
             task,
@@ -88,13 +92,13 @@ def check_perplexity(perplexity: Callable) -> bool:
         )
     probs = [0.5, 0.1, 0.9, 0.3]
     expected = math.exp(-sum(math.log(p) for p in probs) / len(probs))
-    value = perplexity(probs)
+    value = expect_number(task, perplexity(probs), f"perplexity({probs})")
     if not math.isclose(value, expected, rel_tol=1e-9):
         fail(
             task,
             f"perplexity({probs}) returned {value}; it should be the exp of the MEAN negative log-probability",
         )
-    if not math.isclose(perplexity([1.0, 1.0]), 1.0):
+    if not math.isclose(expect_number(task, perplexity([1.0, 1.0]), "perplexity([1.0, 1.0])"), 1.0):
         fail(task, "a model that is always sure and right has perplexity 1")
     return passed(task, "uniform over 4 words -> perplexity 4")
 
@@ -114,6 +118,7 @@ def _reference_bigram(sentences: list[list[str]], k: float) -> tuple[Counter, Co
 def check_bigram_prob(bigram_prob: Callable) -> bool:
     """Task 5: ``bigram_prob(sentences, k)`` returns ``prob(prev, word)``, the add-k bigram probability."""
     task = "Task 5 (add-k bigram model)"
+    expect_callable(task, bigram_prob, "bigram_prob")
     sentences = [s.split() for s in ("the cat sat", "the dog sat", "a cat ran", "the cat ran away")]
     for k in (1.0, 0.5):
         prob = bigram_prob(sentences, k)
@@ -129,7 +134,7 @@ def check_bigram_prob(bigram_prob: Callable) -> bool:
             ("dog", "ran"),
         ):
             expected = (pairs[(prev, word)] + k) / (context[prev] + k * V)
-            got = prob(prev, word)
+            got = expect_number(task, prob(prev, word), f"prob({prev!r}, {word!r})")
             if not math.isclose(got, expected, rel_tol=1e-9):
                 fail(
                     task,
@@ -137,7 +142,7 @@ def check_bigram_prob(bigram_prob: Callable) -> bool:
                     f"(count of the pair {pairs[(prev, word)]}, count of {prev!r} as a context {context[prev]}, V={V})",
                 )
         for prev in ("the", "cat", "<bos>", "away"):
-            total = sum(prob(prev, w) for w in followers)
+            total = sum(expect_number(task, prob(prev, w), f"prob({prev!r}, {w!r})") for w in followers)
             if not math.isclose(total, 1.0, rel_tol=1e-9):
                 fail(task, f"with k={k}, the probabilities after {prev!r} sum to {total}, not 1: check V")
     return passed(task, "matches the add-k formula and sums to 1 after every context")
@@ -146,9 +151,14 @@ def check_bigram_prob(bigram_prob: Callable) -> bool:
 def check_bigram_classifier(classifier, unigram_accuracy: float, val_texts, val_labels) -> bool:
     """Task 6: a fitted classifier with a ``score`` method that beats unigrams by at least 15 points."""
     task = "Task 6 (a little word order for bag-of-words)"
-    if not hasattr(classifier, "score"):
-        fail(task, "return a fitted BagOfWordsClassifier (it needs a .score(texts, labels) method)")
-    accuracy = classifier.score(val_texts, val_labels)
+    if not callable(getattr(classifier, "score", None)):
+        fail(
+            task,
+            f"pass a fitted BagOfWordsClassifier (it needs a .score(texts, labels) method), got a "
+            f"{type(classifier).__name__}",
+        )
+    unigram_accuracy = expect_number(task, unigram_accuracy, "unigram_accuracy")
+    accuracy = expect_number(task, classifier.score(val_texts, val_labels), "classifier.score(...)")
     if accuracy < unigram_accuracy + 0.15:
         fail(
             task,

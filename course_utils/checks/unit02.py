@@ -12,7 +12,16 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from course_utils.checks import expect_close, expect_shape, expect_type, fail, isolated_rng, passed
+from course_utils.checks import (
+    expect_callable,
+    expect_close,
+    expect_number,
+    expect_shape,
+    expect_type,
+    fail,
+    isolated_rng,
+    passed,
+)
 from course_utils.classic import evaluate_classifier
 
 __all__ = [
@@ -37,6 +46,7 @@ def _random_cell(cell_class: type[nn.Module], n_in: int, n_hidden: int, gen: tor
 def check_rnn_step(rnn_step: Callable) -> bool:
     """Task 1: one step of a tanh RNN, equal to ``nn.RNNCell``."""
     task = "Task 1 (one RNN step)"
+    expect_callable(task, rnn_step, "rnn_step")
     gen = torch.Generator().manual_seed(0)
     cell = _random_cell(nn.RNNCell, 3, 4, gen)
     x, h = torch.randn(2, 3, generator=gen), torch.randn(2, 4, generator=gen)
@@ -52,6 +62,7 @@ def check_rnn_step(rnn_step: Callable) -> bool:
 def check_lstm_step(lstm_step: Callable) -> bool:
     """Task 2: one LSTM step (gates in PyTorch's order i, f, g, o), equal to ``nn.LSTMCell``."""
     task = "Task 2 (one LSTM step)"
+    expect_callable(task, lstm_step, "lstm_step")
     gen = torch.Generator().manual_seed(1)
     cell = _random_cell(nn.LSTMCell, 3, 5, gen)
     x = torch.randn(2, 3, generator=gen)
@@ -72,6 +83,7 @@ def check_lstm_step(lstm_step: Callable) -> bool:
 def check_masked_mean(masked_mean: Callable) -> bool:
     """Task 3: the mean over the first ``lengths[b]`` time steps of each row; padding ignored."""
     task = "Task 3 (masked mean)"
+    expect_callable(task, masked_mean, "masked_mean")
     outputs = torch.tensor(
         [[[1.0, 2.0], [3.0, 4.0], [100.0, 100.0]], [[5.0, 6.0], [100.0, 100.0], [100.0, 100.0]]]
     )
@@ -85,13 +97,16 @@ def check_masked_mean(masked_mean: Callable) -> bool:
     outputs = torch.randn(4, 6, 3, generator=gen)
     lengths = torch.tensor([6, 1, 3, 4])
     expected = torch.stack([outputs[b, : lengths[b]].mean(0) for b in range(4)])
-    expect_close(task, masked_mean(outputs, lengths), expected, "the masked mean of a random batch")
+    got = masked_mean(outputs, lengths)
+    expect_shape(task, got, (4, 3), "masked_mean(outputs (4, 6, 3), lengths)")
+    expect_close(task, got, expected, "the masked mean of a random batch")
     return passed(task, "padding no longer changes the sentence vector")
 
 
 def check_gradient_to_first_input(gradient_to_first_input: Callable) -> bool:
     """Task 4: the norm of d(final hidden state summed) / d(first input vector)."""
     task = "Task 4 (gradient to the first input)"
+    expect_callable(task, gradient_to_first_input, "gradient_to_first_input")
     with isolated_rng(3):
         rnn = nn.RNN(4, 8, batch_first=True)
         x = torch.randn(1, 10, 4)
@@ -104,7 +119,9 @@ def check_gradient_to_first_input(gradient_to_first_input: Callable) -> bool:
 
     expected = reference(rnn, x)
     got = gradient_to_first_input(rnn, x)
-    expect_type(task, got, float, "gradient_to_first_input(rnn, x)")
+    if isinstance(got, torch.Tensor) and got.numel() == 1:
+        fail(task, "return a Python float: .item() turns the one-element tensor into one")
+    got = expect_number(task, got, "gradient_to_first_input(rnn, x)")
     expect_close(task, got, expected, "the gradient norm", rtol=1e-4, atol=1e-7)
     if x.grad is not None:
         fail(task, "work on a copy of x (x.clone().requires_grad_(True)) so the caller's tensor is untouched")
@@ -118,6 +135,8 @@ def check_sentiment_lstm(
     on ``val_data = (id lists, labels)`` reaches ``target``."""
     task = "Task 5 (train an LSTM on the reviews)"
     expect_type(task, model, nn.Module, "your model")
+    if not (isinstance(val_data, (tuple, list)) and len(val_data) == 2):
+        fail(task, "val_data should be the pair (id lists, labels) that the sheet gives you")
     with isolated_rng():  # iterating a DataLoader draws a seed from the global generator
         accuracy = evaluate_classifier(model, val_data, device=device)
     if accuracy < target:

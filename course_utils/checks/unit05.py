@@ -13,7 +13,17 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from course_utils.checks import expect_causal_mask, expect_close, expect_shape, expect_type, fail, passed
+from course_utils.checks import (
+    expect_callable,
+    expect_causal_mask,
+    expect_close,
+    expect_number,
+    expect_shape,
+    expect_type,
+    fail,
+    is_close,
+    passed,
+)
 
 __all__ = [
     "check_causal_mask",
@@ -28,6 +38,7 @@ __all__ = [
 def check_causal_mask(my_causal_mask: Callable) -> bool:
     """Task 1: a (T, T) bool mask, True where query i may look at key j (j <= i)."""
     task = "Task 1 (causal mask)"
+    expect_callable(task, my_causal_mask, "my_causal_mask")
     expect_causal_mask(task, my_causal_mask, "my_causal_mask")
     return passed(task, "row i sees columns 0..i")
 
@@ -35,6 +46,7 @@ def check_causal_mask(my_causal_mask: Callable) -> bool:
 def check_shift_for_teacher_forcing(shift_for_teacher_forcing: Callable) -> bool:
     """Task 2: from ``<bos> y1 .. yT <eos>`` make the decoder input and the targets."""
     task = "Task 2 (teacher forcing shift)"
+    expect_callable(task, shift_for_teacher_forcing, "shift_for_teacher_forcing")
     tgt = torch.tensor([[2, 10, 11, 12, 3], [2, 20, 3, 0, 0]])
     got = shift_for_teacher_forcing(tgt)
     if not (isinstance(got, tuple) and len(got) == 2):
@@ -42,25 +54,29 @@ def check_shift_for_teacher_forcing(shift_for_teacher_forcing: Callable) -> bool
     dec_in, targets = got
     expect_shape(task, dec_in, (2, 4), "decoder_input")
     expect_shape(task, targets, (2, 4), "targets")
-    if not torch.equal(dec_in, tgt[:, :-1]):
-        fail(task, f"decoder_input should start with <bos> (id 2) and drop the last token; got\n{dec_in}")
-    if not torch.equal(targets, tgt[:, 1:]):
-        fail(task, f"targets should be the sequence one step ahead (drop <bos>); got\n{targets}")
+    if not torch.equal(dec_in.cpu().long(), tgt[:, :-1]):
+        fail(
+            task,
+            f"decoder_input should start with <bos> (id 2) and drop the last token; got {dec_in.tolist()}",
+        )
+    if not torch.equal(targets.cpu().long(), tgt[:, 1:]):
+        fail(task, f"targets should be the sequence one step ahead (drop <bos>); got {targets.tolist()}")
     return passed(task, "input <bos> y1 .. yT, target y1 .. yT <eos>")
 
 
 def check_masked_self_attention(masked_self_attention: Callable) -> bool:
     """Task 3: causal scaled dot-product attention, equal to ``F.scaled_dot_product_attention(is_causal=True)``."""
     task = "Task 3 (masked self-attention)"
+    expect_callable(task, masked_self_attention, "masked_self_attention")
     gen = torch.Generator().manual_seed(0)
     q, k, v = (torch.randn(2, 3, 5, 4, generator=gen) for _ in range(3))  # (B, nh, T, hs)
     got = masked_self_attention(q, k, v)
     expect_shape(task, got, (2, 3, 5, 4), "masked_self_attention(q, k, v)")
     plain = F.scaled_dot_product_attention(q, k, v)
-    if torch.allclose(got, plain, atol=1e-5):
+    if is_close(got, plain, atol=1e-5):
         fail(task, "this is attention WITHOUT the causal mask: every position still sees the future")
     unscaled = (q @ k.transpose(-2, -1)).masked_fill(~torch.ones(5, 5).tril().bool(), float("-inf"))
-    if torch.allclose(got, unscaled.softmax(-1) @ v, atol=1e-5):
+    if is_close(got, unscaled.softmax(-1) @ v, atol=1e-5):
         fail(task, "the mask is right, but the scores are not divided by sqrt(head size)")
     expect_close(task, got, F.scaled_dot_product_attention(q, k, v, is_causal=True), "the output")
     # the first position can only see itself: its output is its own value vector
@@ -71,6 +87,7 @@ def check_masked_self_attention(masked_self_attention: Callable) -> bool:
 def check_cross_attention(cross_attention: Callable) -> bool:
     """Task 4: single-head cross-attention from decoder states to the encoder memory, padding masked."""
     task = "Task 4 (cross-attention)"
+    expect_callable(task, cross_attention, "cross_attention")
     gen = torch.Generator().manual_seed(1)
     B, T, S, d = 2, 3, 4, 8
     dec = torch.randn(B, T, d, generator=gen)
@@ -95,6 +112,7 @@ def check_cross_attention(cross_attention: Callable) -> bool:
 def check_greedy_decode(greedy_decode: Callable) -> bool:
     """Task 5: greedy decoding with a scripted next-token function."""
     task = "Task 5 (greedy decoding)"
+    expect_callable(task, greedy_decode, "greedy_decode")
     bos, eos, V = 2, 3, 8
     script = {(2,): 5, (2, 5): 6, (2, 5, 6): 7, (2, 5, 6, 7): 3}
     calls = []
@@ -118,6 +136,7 @@ def check_greedy_decode(greedy_decode: Callable) -> bool:
         return torch.eye(V)[4]  # always token 4, never <eos>
 
     got = greedy_decode(never_stops, bos, eos, 6)
+    expect_type(task, got, list, "greedy_decode(...) for a model that never says <eos>")
     if got != [4] * 6:
         fail(task, f"a model that never says <eos> must stop after max_len=6 tokens; got {got}")
     return passed(task, "stops at <eos> or max_len")
@@ -129,6 +148,7 @@ def check_reverse_translation(scores: dict, target: float = 0.9) -> bool:
     expect_type(task, scores, dict, "scores")
     if "exact_match" not in scores:
         fail(task, "pass the dict returned by evaluate_translation(...)")
-    if scores["exact_match"] < target:
-        fail(task, f"exact match {scores['exact_match']:.3f} is below {target}: train for more epochs")
-    return passed(task, f"exact match {scores['exact_match']:.3f}")
+    exact_match = expect_number(task, scores["exact_match"], "scores['exact_match']")
+    if exact_match < target:
+        fail(task, f"exact match {exact_match:.3f} is below {target}: train for more epochs")
+    return passed(task, f"exact match {exact_match:.3f}")
