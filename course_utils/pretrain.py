@@ -1,8 +1,8 @@
 """Pretrain the course's mini-BERT with masked language modelling + next sentence prediction.
 
 ``python -m course_utils.pretrain --out runs/pretrained`` trains
-``BertForPreTraining(BertConfig.course_small(vocab_size=len(tokenizer)))`` on the stories of
-``world.story_corpus("train")`` and writes a model folder: ``config.json``, ``model.safetensors``, the
+``BertForPreTraining(BertConfig.course_small(vocab_size=len(tokenizer)))`` on the documents of
+``world.pretraining_corpus("train")`` (stories, reviews, news, quizzes, diaries) and writes a model folder: ``config.json``, ``model.safetensors``, the
 tokenizer files and ``training_log.json`` (the command, the history, the time taken, the machine and the
 held-out scores). The course ships one such folder in ``course_utils/assets/pretrained/``;
 :func:`load_pretrained` loads it, never from the network.
@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import shlex
 import shutil
 import sys
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,10 @@ __all__ = [
 PRETRAINED_DIR = Path(__file__).resolve().parent / "assets" / "pretrained"
 LOG_FILE = "training_log.json"
 
+# A pair needs [CLS] a [SEP] b [SEP]: at least 5 tokens; the course-small model has this many positions
+MIN_LENGTH = 5
+MAX_POSITIONS = BertConfig.course_small().max_position_embeddings
+
 # The settings of the shipped checkpoint (chosen by short measured runs; see DATA_CARD.md).
 DEFAULTS = dict(steps=2500, batch_size=128, max_length=64, lr=2e-3, warmup=0.06, seed=0, eval_every=250)
 
@@ -63,7 +68,7 @@ DEFAULTS = dict(steps=2500, batch_size=128, max_length=64, lr=2e-3, warmup=0.06,
 
 
 def _documents(split: str, seed: int, max_documents: int | None) -> list[list[str]]:
-    docs = world.story_corpus(split, seed=seed)
+    docs = world.pretraining_corpus(split, seed=seed)
     if max_documents is not None:
         if max_documents < 2:
             raise ValueError(f"max_documents={max_documents} must be at least 2 (NSP needs other documents)")
@@ -232,7 +237,18 @@ def pretrain(
     Returns:
         The trained model (eval mode) and the log written to ``training_log.json``.
     """
-    device = get_device() if device is None else torch.device(device)
+    if (
+        isinstance(max_length, bool)
+        or not isinstance(max_length, int)
+        or not MIN_LENGTH <= max_length <= MAX_POSITIONS
+    ):
+        raise ValueError(
+            f"max_length={max_length!r} must be an integer from {MIN_LENGTH} ([CLS] a [SEP] b [SEP]) to "
+            f"{MAX_POSITIONS} (the positions of the course-small model)"
+        )
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size={batch_size!r} must be a positive integer")
+    device = get_device(device)
     tokenizer = load_tokenizer()
     set_seed(seed)  # the initial weights
     model = BertForPreTraining(BertConfig.course_small(vocab_size=len(tokenizer)))
@@ -366,19 +382,24 @@ def load_pretrained_for(
     if not (isinstance(task_class, type) and issubclass(task_class, BertPreTrainedModel)):
         raise TypeError(f"task_class must be a course model class, got {task_class!r}")
     path = PRETRAINED_DIR if directory is None else Path(directory)
-    if not (path / "model.safetensors").is_file():
+    missing = [
+        name for name in ("config.json", "model.safetensors", "tokenizer.json") if not (path / name).is_file()
+    ]
+    if missing:
+        what = "no such folder" if not path.is_dir() else f"it lacks {', '.join(missing)}"
         raise FileNotFoundError(
-            f"no pretrained model in {path}; reinstall course_utils, or make one with "
+            f"no pretrained model in {path} ({what}); reinstall course_utils, or make one with "
             "`python -m course_utils.pretrain --out <folder>` and pass directory=<folder>"
         )
+    device = get_device(device)  # a bad device fails before the model is read
     model = task_class.from_pretrained(path, **config_overrides)
     tokenizer = load_tokenizer(path)
     if len(tokenizer) != model.config.vocab_size:
         raise ValueError(
             f"the tokenizer in {path} has {len(tokenizer)} tokens but the model expects "
-            f"{model.config.vocab_size}; the folder is inconsistent"
+            f"{model.config.vocab_size}; the folder is inconsistent (its model and tokenizer come from "
+            "different runs): write it again with `python -m course_utils.pretrain --out <folder>`"
         )
-    device = get_device() if device is None else torch.device(device)
     return model.to(device).train(), tokenizer
 
 
@@ -387,36 +408,109 @@ def load_pretrained_for(
 # ----------------------------------------------------------------------------------------------------
 
 
+def _int_at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse type: an integer >= ``minimum`` (argparse turns the error into a usage message)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{text} must be >= {minimum}")
+        return value
+
+    return parse
+
+
+_positive_int = _int_at_least(1)
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} must be a positive finite number, e.g. 2e-3")
+    return value
+
+
+def _warmup(text: str) -> float | int:
+    """A fraction of the steps in [0, 1), or a whole number of steps >= 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value) or value < 0 or (value >= 1 and not value.is_integer()):
+        raise argparse.ArgumentTypeError(
+            f"{text} must be a fraction of the steps in [0, 1) (e.g. 0.06) or a whole number of steps"
+        )
+    return int(value) if value >= 1 else value
+
+
+def _max_length(text: str) -> int:
+    value = _positive_int(text)
+    if not MIN_LENGTH <= value <= MAX_POSITIONS:
+        raise argparse.ArgumentTypeError(
+            f"{value} must be from {MIN_LENGTH} ([CLS] a [SEP] b [SEP]) to {MAX_POSITIONS} (the model's positions)"
+        )
+    return value
+
+
+def _max_documents(text: str) -> int:
+    value = _positive_int(text)
+    if value < 2:  # the same rule as _documents, told as a usage error
+        raise argparse.ArgumentTypeError(f"{value} must be at least 2 (NSP needs other documents)")
+    return value
+
+
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """``python -m course_utils.pretrain [--steps N] [--out DIR] [--seed S] [--batch-size B] [--max-length L]``."""
     parser = argparse.ArgumentParser(
         prog="python -m course_utils.pretrain",
         description="Pretrain the course's mini-BERT (MLM + NSP) on the course stories.",
     )
-    parser.add_argument("--steps", type=int, default=DEFAULTS["steps"])
+    parser.add_argument("--steps", type=_positive_int, default=DEFAULTS["steps"])
     parser.add_argument("--out", default="runs/pretrained", help="model folder to write")
-    parser.add_argument("--seed", type=int, default=DEFAULTS["seed"])
-    parser.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"])
-    parser.add_argument("--max-length", type=int, default=DEFAULTS["max_length"])
-    parser.add_argument("--lr", type=float, default=DEFAULTS["lr"])
-    parser.add_argument("--warmup", type=float, default=DEFAULTS["warmup"], help="fraction of the steps")
-    parser.add_argument("--eval-every", type=int, default=DEFAULTS["eval_every"])
-    parser.add_argument("--max-documents", type=int, default=None, help="use only the first documents")
+    parser.add_argument("--seed", type=_int_at_least(0), default=DEFAULTS["seed"])
+    parser.add_argument("--batch-size", type=_positive_int, default=DEFAULTS["batch_size"])
+    parser.add_argument("--max-length", type=_max_length, default=DEFAULTS["max_length"])
+    parser.add_argument("--lr", type=_positive_float, default=DEFAULTS["lr"])
+    parser.add_argument(
+        "--warmup",
+        type=_warmup,
+        default=DEFAULTS["warmup"],
+        help="fraction of the steps, or a number of steps",
+    )
+    parser.add_argument("--eval-every", type=_positive_int, default=DEFAULTS["eval_every"])
+    parser.add_argument(
+        "--max-documents", type=_max_documents, default=None, help="use only the first documents"
+    )
     parser.add_argument("--checkpoint-dir", default=None, help="save resumable checkpoints here")
-    parser.add_argument("--checkpoint-every", type=int, default=None)
+    parser.add_argument("--checkpoint-every", type=_positive_int, default=None)
     parser.add_argument("--resume", action="store_true", help="continue from --checkpoint-dir")
-    parser.add_argument("--device", default=None)
+    parser.add_argument(
+        "--device", default=None, help="cpu, cuda, cuda:N or mps (default: the best there is)"
+    )
     parser.add_argument(
         "--threads",
-        type=int,
+        type=_positive_int,
         default=None,
         help="CPU threads for torch (1 is fastest when other programs share the CPU)",
     )
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
+    if (args.checkpoint_every is not None or args.resume) and args.checkpoint_dir is None:
+        parser.error("--checkpoint-every and --resume need --checkpoint-dir (where the checkpoints live)")
+    if isinstance(args.warmup, int) and args.warmup > args.steps:
+        parser.error(f"--warmup {args.warmup} steps is longer than the run (--steps {args.steps})")
+    if args.device is not None:
+        try:
+            get_device(args.device)
+        except (TypeError, ValueError, RuntimeError) as err:
+            parser.error(f"--device: {err}")
     if args.threads is not None:
-        if args.threads < 1:
-            parser.error(f"--threads must be >= 1, got {args.threads}")
         torch.set_num_threads(args.threads)
     command = "python -m course_utils.pretrain " + " ".join(
         shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv)
@@ -428,7 +522,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         batch_size=args.batch_size,
         max_length=args.max_length,
         lr=args.lr,
-        warmup=int(args.warmup) if args.warmup >= 1 else args.warmup,  # >= 1: a number of steps
+        warmup=args.warmup,  # a fraction, or (>= 1) a number of steps
         seed=args.seed,
         eval_every=args.eval_every,
         max_documents=args.max_documents,

@@ -20,7 +20,9 @@ FINGERPRINTS = {
     "qa_examples": "d1d93532e256b2e6e64f055cb43aa7cc55355bc47b9a995562744edb910ab77d",
     "translation_pairs": "7a539758720d34d26ee5485949cf6011df016b49b516b3e165caa276b2d484b0",
     "aptamer_sequences": "94a76d4776a9b60f3aa283da402cdd3e49de59edadd049372518cd08dc42f320",
-    "english_texts": "4429d2bed2a0881ac69b6f2d67d075bc068d0efe816e8ac25953a7470f4a502e",
+    "english_texts": "265bf0dc1867d28d7465105dded6707c64263bbdb3255fd3076fb84b22fd5b5a",
+    "pair_examples": "73d0eb553aa9fb68bbfdf563e1702978f0e55c51d3596583e26d1ddff01fa572",
+    "pretraining_corpus": "91b9f25f2bc44b5ef1f5a95cffc324c5253e45a53edb37ec1a7f482fe1c0862d",
 }
 
 

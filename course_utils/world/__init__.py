@@ -6,10 +6,13 @@ same data on every machine, in well under a second, with no global random state 
 
 Data sets (sizes per split are module constants; see ``course_utils/DATA_CARD.md``):
 
-* :func:`story_corpus` - documents of short coherent stories, for MLM + NSP pretraining.
+* :func:`pretraining_corpus` - the unlabelled documents BERT is pretrained on (MLM + NSP): stories,
+  reviews, news, quizzes and diaries, in the words and constructions of every labelled task.
+* :func:`story_corpus` - documents of short coherent stories (part of the pretraining corpus).
 * :func:`sentiment_reviews` - reviews where word order decides the label (negation, "but", ...).
 * :func:`ner_sentences` - words with BIO tags for people, places and organisations.
 * :func:`qa_examples` - SQuAD-style passages, questions and answer spans.
+* :func:`pair_examples` - premise / hypothesis pairs: entailment, neutral or contradiction (as MNLI).
 * :func:`translation_pairs` - English to an invented language with a different word order.
 * :func:`aptamer_sequences` - DNA-like sequences; positive = a binding motif AND a closing hairpin.
 * :func:`load_csv` - bring your own labelled texts.
@@ -26,6 +29,8 @@ Modules (everything public is also available here, as ``world.story_corpus`` etc
     sentiment     ``sentiment_reviews``, ``sentiment_constructions``, ``sentiment_rule``
     ner           ``ner_sentences``, ``bio_spans``
     qa            ``qa_examples``
+    pairs         ``pair_examples`` (the sentence-pair task)
+    corpus        ``pretraining_corpus``
     translation   ``translation_pairs``, ``translate_words``, ``TRANSLATION_DICTIONARY``
     aptamers      ``aptamer_sequences``, ``aptamer_rule`` (base pairing lives in ``course_utils.dna``)
     csv_files     ``load_csv``
@@ -44,6 +49,7 @@ from course_utils.world.aptamers import (
     aptamer_rule,
     aptamer_sequences,
 )
+from course_utils.world.corpus import CORPUS_SIZES, pretraining_corpus
 from course_utils.world.csv_files import load_csv
 from course_utils.world.lexicon import (
     AMBIGUOUS_NAMES,
@@ -79,6 +85,7 @@ from course_utils.world.lexicon import (
 )
 from course_utils.world.ner import NER_SIZES, NER_TAGS, NER_TEMPLATES, bio_spans, ner_sentences
 from course_utils.world.overview import baselines, english_texts, kmer_bag_accuracy
+from course_utils.world.pairs import PAIR_LABELS, PAIR_SIZES, pair_examples
 from course_utils.world.qa import QA_SIZES, qa_examples
 from course_utils.world.sentiment import (
     ASPECTS,
@@ -113,11 +120,13 @@ from course_utils.world.translation import (
 
 __all__ = [
     # data sets
+    "pretraining_corpus",
     "story_corpus",
     "sentiment_reviews",
     "sentiment_constructions",
     "ner_sentences",
     "qa_examples",
+    "pair_examples",
     "translation_pairs",
     "aptamer_sequences",
     "load_csv",
@@ -137,11 +146,14 @@ __all__ = [
     "SENTIMENT_SIZES",
     "NER_SIZES",
     "QA_SIZES",
+    "PAIR_SIZES",
+    "CORPUS_SIZES",
     "TRANSLATION_SIZES",
     "APTAMER_SIZES",
     "SENTIMENT_LABELS",
     "SENTIMENT_MIX",
     "NER_TAGS",
+    "PAIR_LABELS",
     "APTAMER_LABELS",
     "APTAMER_MOTIF",
     "APTAMER_LENGTH",

@@ -55,6 +55,8 @@ def collect(
     make: Callable[[random.Random], tuple[str, Any]],
     *,
     label_of: Callable[[Any], int] | None = None,
+    num_labels: int = 2,
+    group_of: Callable[[Any], str] | None = None,
 ) -> list[Any]:
     """Draw candidates from ``make`` until ``size`` distinct ones that belong to ``split`` are kept.
 
@@ -64,14 +66,20 @@ def collect(
         size: how many examples to keep.
         make: ``make(rng)`` returns ``(key, example)``; ``key`` is the text used for deduplication and
             for the split hash.
-        label_of: for a binary task, ``label_of(example)`` is 0 or 1, and the kept examples are
-            balanced exactly (``size // 2`` of label 0, the rest label 1).
+        label_of: ``label_of(example)`` is the example's label in ``range(num_labels)``; the kept
+            examples are then balanced exactly (``size // num_labels`` of each label, the last labels
+            taking the remainder).
+        num_labels: how many labels ``label_of`` can return.
+        group_of: the text whose hash decides the split, when it is not ``key`` (e.g. a premise, so
+            that all the hypotheses of one premise land in one split).
 
     Returns:
         The kept examples, in the order they were drawn.
     """
     rng = seeded_rng(task, split, seed)
-    quota = {0: size // 2, 1: size - size // 2}
+    quota = {label: size // num_labels for label in range(num_labels)}
+    for label in range(num_labels - size % num_labels, num_labels):
+        quota[label] += 1
     keys: set[str] = set()
     kept: list[Any] = []
     counts: Counter = Counter()
@@ -82,7 +90,7 @@ def collect(
         if attempts > 200 * size + 10_000:  # a bug guard: the generators have plenty of room
             raise RuntimeError(f"{task}: could not draw {size} distinct {split} examples")
         key, example = make(rng)
-        if key in keys or split_bucket(task, key) not in buckets:
+        if key in keys or split_bucket(task, key if group_of is None else group_of(example)) not in buckets:
             continue
         if label_of is not None:
             label = label_of(example)

@@ -1,0 +1,237 @@
+"""How much does pretraining pay? Test accuracy against the number of labelled training examples.
+
+For each task and each number of labels, five models learn from the same labelled examples:
+
+- ``bag of words``: word counts + logistic regression (scikit-learn);
+- ``LSTM``: :class:`course_utils.classic.LSTMClassifier`;
+- ``BERT, random init``: the course's mini-BERT, from random weights;
+- ``BERT, pretrained``: the same network starting from the shipped checkpoint, fine-tuned;
+- ``BERT, frozen + LR``: the shipped checkpoint, frozen, as features for a logistic regression.
+
+The neural models train for about the same number of optimizer steps at every size (more epochs when
+there are fewer examples), and each keeps its best epoch on the full validation split; the BERTs try
+two learning rates and keep the one with the better validation accuracy. Test accuracy is the mean over
+seeds (the examples drawn and the initial weights change with the seed).
+
+    python benchmarks/pretraining_value.py                       # sentiment and pairs, all sizes
+    python benchmarks/pretraining_value.py --tasks sentiment --sizes 200 --seeds 0 1 2
+
+Results go to ``benchmarks/results/pretraining_value.json`` and ``.png``, with the machine and the
+command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.feature_extraction.text import CountVectorizer
+from sklearn.linear_model import LogisticRegression
+
+from course_utils import world
+from course_utils.classic import LSTMClassifier, evaluate_classifier, train_classifier
+from course_utils.finetune import (
+    classification_loader,
+    classifier_accuracy,
+    fine_tune_classifier,
+    sentence_features,
+)
+from course_utils.model import BertConfig, BertForPreTraining, BertForSequenceClassification
+from course_utils.pretrain import PRETRAINED_DIR
+from course_utils.text import Vocab, simple_tokenize
+from course_utils.tokenizer import load_tokenizer
+from course_utils.utils import machine_description, set_seed
+
+RESULTS = Path(__file__).resolve().parent / "results"
+METHODS = ("bag of words", "LSTM", "BERT, random init", "BERT, pretrained", "BERT, frozen + LR")
+SIZES = (50, 100, 200, 500, 1000, "all")
+STEPS = 300  # optimizer steps per run, whatever the number of examples
+BERT_LRS = {"BERT, random init": (5e-4, 1e-3), "BERT, pretrained": (2e-4, 5e-4)}
+
+
+def task_data(task: str, split: str) -> tuple[list, list[int]]:
+    """Inputs (texts, or (premise, hypothesis) pairs) and labels of one split of a task."""
+    if task == "sentiment":
+        return world.sentiment_reviews(split)
+    if task == "pairs":
+        rows = world.pair_examples(split)
+        return [(r["premise"], r["hypothesis"]) for r in rows], [r["label"] for r in rows]
+    raise ValueError(f"unknown task {task!r}; known: sentiment, pairs")
+
+
+def as_text(x) -> str:
+    """One text for the models that read one: a pair joined by a separator."""
+    return x if isinstance(x, str) else f"{x[0]} | {x[1]}"
+
+
+def sample(inputs: list, labels: list[int], size, seed: int) -> tuple[list, list[int]]:
+    """``size`` training examples drawn with ``seed``, every class present (stratified)."""
+    if size == "all" or size >= len(inputs):
+        return inputs, labels
+    rng = random.Random(seed)
+    by_class: dict[int, list[int]] = {}
+    for i, y in enumerate(labels):
+        by_class.setdefault(y, []).append(i)
+    chosen = []
+    for c, idx in sorted(by_class.items()):
+        chosen += rng.sample(idx, size // len(by_class) + (c < size % len(by_class)))
+    rng.shuffle(chosen)
+    return [inputs[i] for i in chosen], [labels[i] for i in chosen]
+
+
+def epochs_for(n: int, batch_size: int = 32) -> int:
+    return max(3, min(100, round(STEPS / max(1, n // batch_size))))
+
+
+def run_bag_of_words(train, val, test, seed) -> float:
+    vectorizer = CountVectorizer(ngram_range=(1, 2))
+    x = vectorizer.fit_transform([as_text(t) for t in train[0]])
+    model = LogisticRegression(max_iter=3000).fit(x, train[1])
+    return float(
+        (model.predict(vectorizer.transform([as_text(t) for t in test[0]])) == np.array(test[1])).mean()
+    )
+
+
+def run_lstm(train, val, test, seed, num_labels) -> float:
+    vocab = Vocab.build([simple_tokenize(as_text(t)) for t in train[0]])
+    encode = lambda data: ([vocab.encode(simple_tokenize(as_text(t))) for t in data[0]], data[1])
+    set_seed(seed)
+    model = LSTMClassifier(len(vocab), 32, 32, num_labels)
+    best, best_state = -1.0, None
+    for _ in range(epochs_for(len(train[0]))):  # one epoch at a time, keeping the best on validation
+        train_classifier(model, encode(train), epochs=1, lr=1e-2, batch_size=32, seed=seed, device="cpu")
+        accuracy = evaluate_classifier(model, encode(val), device="cpu")
+        if accuracy > best:
+            best, best_state = accuracy, {k: v.clone() for k, v in model.state_dict().items()}
+    model.load_state_dict(best_state)
+    return evaluate_classifier(model, encode(test), device="cpu")
+
+
+def run_bert(method, train, val, test, seed, num_labels, tokenizer, checkpoint: Path) -> float:
+    best = (-1.0, 0.0)
+    for lr in BERT_LRS[method]:
+        set_seed(seed)
+        if method == "BERT, pretrained":
+            model = BertForSequenceClassification.from_pretrained(checkpoint, num_labels=num_labels)
+        else:
+            config = BertConfig.from_dict(json.loads((checkpoint / "config.json").read_text()))
+            model = BertForSequenceClassification(
+                BertConfig(**{**config.to_dict(), "num_labels": num_labels})
+            )
+        result = fine_tune_classifier(
+            model, tokenizer, train, val, epochs=epochs_for(len(train[0])), lr=lr, seed=seed, device="cpu"
+        )
+        val_accuracy = max(result["validation_accuracy"])
+        if val_accuracy > best[0]:
+            best = (
+                val_accuracy,
+                classifier_accuracy(model, classification_loader(tokenizer, *test, batch_size=128)),
+            )
+    return best[1]
+
+
+def run_frozen(train, val, test, seed, encoder, tokenizer) -> float:
+    x_train = sentence_features(encoder, tokenizer, train[0]).numpy()
+    model = LogisticRegression(max_iter=5000, C=1.0).fit(x_train, train[1])
+    x_test = sentence_features(encoder, tokenizer, test[0]).numpy()
+    return float((model.predict(x_test) == np.array(test[1])).mean())
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--tasks", nargs="+", default=["sentiment", "pairs"])
+    parser.add_argument("--sizes", nargs="+", default=[str(s) for s in SIZES])
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS, metavar="METHOD")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch CPU threads (1 is fastest for these sizes)"
+    )
+    parser.add_argument("--out", default=str(RESULTS / "pretraining_value"), help="path without extension")
+    parser.add_argument(
+        "--checkpoint", default=str(PRETRAINED_DIR), help="a folder written by the pretrain command"
+    )
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    sizes = [s if s == "all" else int(s) for s in args.sizes]
+    checkpoint = Path(args.checkpoint)
+    tokenizer = load_tokenizer(checkpoint)
+    encoder = BertForPreTraining.from_pretrained(checkpoint).bert
+    results: dict = {
+        "command": "python benchmarks/pretraining_value.py "
+        + " ".join(sys.argv[1:] if argv is None else argv)
+    }
+    results["machine"] = machine_description("cpu")
+    results["checkpoint"] = json.loads((checkpoint / "training_log.json").read_text()).get("command")
+    start = time.perf_counter()
+    for task in args.tasks:
+        train_all, val, test = (task_data(task, split) for split in world.SPLITS)
+        num_labels = len(set(train_all[1]))
+        table = results.setdefault(task, {})
+        for size in sizes:
+            row = table.setdefault(str(size), {})
+            seeds = args.seeds if size != "all" else args.seeds[:1]  # all the data: no draw to vary
+            for method in args.methods:
+                scores = []
+                for seed in seeds:
+                    train = sample(*train_all, size, seed)
+                    if method == "bag of words":
+                        scores.append(run_bag_of_words(train, val, test, seed))
+                    elif method == "LSTM":
+                        scores.append(run_lstm(train, val, test, seed, num_labels))
+                    elif method == "BERT, frozen + LR":
+                        scores.append(run_frozen(train, val, test, seed, encoder, tokenizer))
+                    else:
+                        scores.append(
+                            run_bert(method, train, val, test, seed, num_labels, tokenizer, checkpoint)
+                        )
+                row[method] = {
+                    "mean": statistics.mean(scores),
+                    "std": statistics.pstdev(scores),
+                    "scores": scores,
+                }
+                print(
+                    f"{task:9s} {size!s:>5} {method:20s} {statistics.mean(scores):.3f} "
+                    f"± {statistics.pstdev(scores):.3f}  {[round(s, 3) for s in scores]}",
+                    flush=True,
+                )
+    results["seconds"] = time.perf_counter() - start
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".json").write_text(json.dumps(results, indent=1) + "\n")
+    plot(results, args.tasks, out.with_suffix(".png"))
+    return results
+
+
+def plot(results: dict, tasks: list[str], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(tasks), figsize=(5.5 * len(tasks), 4), squeeze=False)
+    for ax, task in zip(axes[0], tasks):
+        table = results[task]
+        sizes = list(table)
+        x = [int(s) if s != "all" else len(task_data(task, "train")[1]) for s in sizes]
+        for method in METHODS:
+            if all(method in table[s] for s in sizes):
+                means = np.array([table[s][method]["mean"] for s in sizes])
+                stds = np.array([table[s][method]["std"] for s in sizes])
+                ax.plot(x, means, marker="o", label=method)
+                ax.fill_between(x, means - stds, means + stds, alpha=0.15)
+        ax.set(xscale="log", xlabel="labelled training examples", ylabel="test accuracy", title=task)
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+if __name__ == "__main__":
+    main()

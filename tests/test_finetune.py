@@ -1,0 +1,67 @@
+"""Fine-tuning a classifier: inputs and pairs encoded as BERT reads them, the best epoch kept, and the
+headline of the course world: with few labels, pretraining pays."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from course_utils import world
+from course_utils.finetune import (
+    classification_loader,
+    classifier_accuracy,
+    encode_inputs,
+    fine_tune_classifier,
+    sentence_features,
+)
+from course_utils.model import BertConfig, BertForPreTraining, BertForSequenceClassification
+from course_utils.pretrain import PRETRAINED_DIR
+from course_utils.tokenizer import load_tokenizer
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return load_tokenizer(PRETRAINED_DIR)
+
+
+def test_a_pair_is_one_sequence_with_two_segments(tokenizer):
+    (item,) = encode_inputs(tokenizer, [("Anna gave Ben a kite.", "Ben got a kite from Anna.")], [0])
+    tokens = tokenizer.convert_ids_to_tokens(item["input_ids"])
+    assert tokens[0] == "[CLS]" and tokens.count("[SEP]") == 2 and tokens[-1] == "[SEP]"
+    first_sep = tokens.index("[SEP]")
+    assert item["token_type_ids"] == [0] * (first_sep + 1) + [1] * (len(tokens) - first_sep - 1)
+    (single,) = encode_inputs(tokenizer, ["The soup was not bad."], [1])
+    assert set(single["token_type_ids"]) == {0} and single["labels"] == 1
+
+
+def test_encode_inputs_rejects_mismatched_labels(tokenizer):
+    with pytest.raises(ValueError, match="one label per input"):
+        encode_inputs(tokenizer, ["a", "b"], [0])
+
+
+def test_fine_tuning_keeps_the_best_epoch(tokenizer):
+    texts, labels = world.sentiment_reviews("train")
+    torch.manual_seed(0)
+    config = BertConfig.course_small(vocab_size=len(tokenizer), num_hidden_layers=1, num_labels=2)
+    model = BertForSequenceClassification(config)
+    result = fine_tune_classifier(
+        model, tokenizer, (texts[:64], labels[:64]), (texts[64:128], labels[64:128]), epochs=4, lr=1e-3
+    )
+    assert len(result["validation_accuracy"]) == 4
+    best = max(result["validation_accuracy"])
+    assert result["validation_accuracy"][result["best_epoch"] - 1] == best
+    loader = classification_loader(tokenizer, texts[64:128], labels[64:128], batch_size=16)
+    assert classifier_accuracy(model, loader) == pytest.approx(best)  # the kept weights are that epoch's
+
+
+def test_sentence_features_leave_padding_out(tokenizer):
+    encoder = BertForPreTraining.from_pretrained(PRETRAINED_DIR).bert
+    short = "The soup was good."
+    alone = sentence_features(encoder, tokenizer, [short])
+    beside_a_long_one = sentence_features(
+        encoder, tokenizer, [short, short + " " + "The staff were kind. " * 5]
+    )
+    torch.testing.assert_close(alone[0], beside_a_long_one[0], atol=1e-5, rtol=1e-5)
+    assert alone.shape == (1, 2 * encoder.config.hidden_size)
