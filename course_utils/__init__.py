@@ -3,6 +3,7 @@
 Submodules:
     model       a from-scratch BERT whose parameter names match ``transformers``
     model_config   ``BertConfig``: the same fields and defaults as ``transformers.BertConfig``
+    model_folder   a model folder (config.json + model.safetensors): the one way models are saved
     world       the course's seeded data sets, one module per data set (see DATA_CARD.md)
     tokenizer   the course's WordPiece tokenizer (shipped, trained on the course world)
     special_tokens   [PAD] [UNK] [CLS] [SEP] [MASK] and their ids, shared by every vocabulary

@@ -34,7 +34,8 @@ from safetensors.torch import load_file, load_model, save_file, save_model
 from torch import nn
 
 from course_utils.history import History
-from course_utils.model import TASK_MODELS, BertPreTrainedModel, read_model_folder
+from course_utils.model import TASK_MODELS, BertPreTrainedModel
+from course_utils.model_folder import read_model_folder
 
 __all__ = [
     "Checkpoint",
