@@ -39,7 +39,6 @@ from course_utils import world
 from course_utils.classic import LSTMClassifier, evaluate_classifier, train_classifier
 from course_utils.finetune import (
     classification_loader,
-    classifier_accuracy,
     fine_tune_classifier,
     sentence_features,
 )
@@ -47,6 +46,7 @@ from course_utils.model import BertConfig, BertForPreTraining, BertForSequenceCl
 from course_utils.pretrain import PRETRAINED_DIR
 from course_utils.text import Vocab, simple_tokenize
 from course_utils.tokenizer import load_tokenizer
+from course_utils.train import accuracy
 from course_utils.utils import machine_description, set_seed
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -132,7 +132,7 @@ def run_bert(method, train, val, test, seed, num_labels, tokenizer, checkpoint: 
         if val_accuracy > best[0]:
             best = (
                 val_accuracy,
-                classifier_accuracy(model, classification_loader(tokenizer, *test, batch_size=128)),
+                accuracy(model, classification_loader(tokenizer, *test, batch_size=128)),
             )
     return best[1]
 

@@ -287,7 +287,11 @@ def _check_files(directory: Path, state: dict[str, Any]) -> None:
 
 
 def _reading(path: Path, read: Callable[[], Any]) -> Any:
-    """Run ``read()``; if ``path`` turns out not to be a complete safetensors file, say which file it is."""
+    """Run ``read()``; if ``path`` turns out not to be a complete safetensors file, say which file it is.
+
+    For the files only this module reads (a plain module's weights, the optimizer state); a model
+    folder's reader, :func:`course_utils.model_folder.read_model_folder`, names a damaged file itself.
+    """
     try:
         return read()
     except SafetensorError as err:
@@ -330,12 +334,12 @@ def _load_model(directory: Path, saved_class: str, model: nn.Module | None) -> n
                 f"the checkpoint in {directory} holds a {saved_class!r}, which load_checkpoint cannot build "
                 "by itself; build the model and pass it as model="
             )
-        return _reading(directory / MODEL_FILE, lambda: TASK_MODELS[saved_class].from_pretrained(directory))
+        return TASK_MODELS[saved_class].from_pretrained(directory)  # names a damaged file itself
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module (or None), got a {type(model).__name__}")
     _check_same_class(saved_class, model, directory)
     if isinstance(model, BertPreTrainedModel):
-        config, weights = _reading(directory / MODEL_FILE, lambda: read_model_folder(directory))
+        config, weights = read_model_folder(directory)  # names a damaged file itself
         _check_same_config(config, model, directory)
         model.load_state_dict(weights)
     else:  # its weights alone were saved; load_model checks their names and shapes

@@ -26,7 +26,7 @@ from torch.utils.data import DataLoader
 
 from course_utils.model import ModelOutput, check_token_ids
 from course_utils.text import BOS, EOS, UNK, pad_batch, simple_tokenize
-from course_utils.train import predict, train
+from course_utils.train import accuracy, train
 from course_utils.utils import check_seed, eval_mode, model_device
 
 # --------------------------------------------------------------------------------------------------
@@ -602,8 +602,7 @@ def evaluate_classifier(
 ) -> float:
     """Accuracy of ``model(input_ids, lengths)`` on ``data = (id lists, labels)``."""
     loader = classifier_loader(data, batch_size, shuffle=False, pad_id=getattr(model, "pad_id", 0))
-    logits = predict(WithCrossEntropy(model), loader, device)  # (N, num_classes)
-    return float((logits.argmax(-1) == torch.tensor(data[1])).float().mean())
+    return accuracy(WithCrossEntropy(model), loader, device)
 
 
 def train_classifier(
@@ -642,8 +641,8 @@ def train_classifier(
     loader = classifier_loader(train_data, batch_size, shuffle=True, pad_id=pad_id)
     val_loader = None if val_data is None else classifier_loader(val_data, 256, shuffle=False, pad_id=pad_id)
 
-    def accuracy(wrapped: nn.Module, loader: DataLoader, device: torch.device) -> dict[str, float]:
-        return {"accuracy": evaluate_classifier(wrapped.classifier, val_data, device=device)}
+    def val_accuracy(wrapped: nn.Module, loader: DataLoader, device: torch.device) -> dict[str, float]:
+        return {"accuracy": accuracy(wrapped, loader, device)}
 
     history = train(
         WithCrossEntropy(model),
@@ -654,7 +653,7 @@ def train_classifier(
         device=device,
         eval_loader=val_loader,
         eval_every=len(loader),
-        eval_fn=None if val_data is None else accuracy,
+        eval_fn=None if val_data is None else val_accuracy,
         seed=seed,
         progress=progress,
     )

@@ -20,12 +20,11 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from course_utils.data import DynamicPaddingCollator
-from course_utils.train import predict, train
+from course_utils.train import accuracy, train
 from course_utils.utils import eval_mode, model_device
 
 __all__ = [
     "classification_loader",
-    "classifier_accuracy",
     "encode_inputs",
     "fine_tune_classifier",
     "sentence_features",
@@ -72,15 +71,6 @@ def classification_loader(
     )
 
 
-def classifier_accuracy(
-    model: nn.Module, loader: DataLoader, device: torch.device | str | None = None
-) -> float:
-    """Share of the loader's examples whose highest logit is their label."""
-    labels = torch.cat([batch["labels"] for batch in loader])
-    logits = torch.cat([predict(model, [batch], device) for batch in loader])  # batches differ in length
-    return float((logits.argmax(-1) == labels).float().mean())
-
-
 def fine_tune_classifier(
     model: nn.Module,
     tokenizer: Any,
@@ -116,10 +106,10 @@ def fine_tune_classifier(
     best: dict[str, Any] = {"accuracy": -1.0, "state": None}
 
     def validate(model: nn.Module, loader: DataLoader, device: torch.device) -> dict[str, float]:
-        accuracy = classifier_accuracy(model, loader, device)
-        if accuracy > best["accuracy"]:  # keep the weights of the best epoch so far
-            best.update(accuracy=accuracy, state=copy.deepcopy(model.state_dict()))
-        return {"accuracy": accuracy}
+        score = accuracy(model, loader, device)
+        if score > best["accuracy"]:  # keep the weights of the best epoch so far
+            best.update(accuracy=score, state=copy.deepcopy(model.state_dict()))
+        return {"accuracy": score}
 
     history = train(
         model,

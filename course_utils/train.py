@@ -43,6 +43,7 @@ __all__ = [
     "linear_warmup_decay",
     "make_optimizer",
     "move_to_device",
+    "accuracy",
     "predict",
     "train",
     "train_step",
@@ -322,6 +323,25 @@ def evaluate(
     if count == 0:
         raise ValueError("the evaluation loader is empty")
     return {name: total / count for name, total in totals.items()}
+
+
+def accuracy(model: nn.Module, loader: Iterable, device: torch.device | str | None = None) -> float:
+    """Share of examples whose highest logit is their label, in eval mode, in one pass over ``loader``.
+
+    Args:
+        model: returns ``.logits`` of shape (B, num_classes).
+        loader: yields dicts of tensors with ``labels`` of shape (B,) (passed on to the model too).
+        device: where to run; by default the device the model is on.
+    """
+    correct = total = 0
+    for batch, out in _outputs(model, loader, device, None, "loader"):
+        if "labels" not in batch or out["logits"] is None:
+            raise ValueError("accuracy needs batches with 'labels' and a model that returns 'logits'")
+        correct += int((out["logits"].argmax(-1) == batch["labels"]).sum())
+        total += batch["labels"].numel()
+    if total == 0:
+        raise ValueError("the loader is empty")
+    return correct / total
 
 
 def predict(

@@ -9,7 +9,6 @@ import torch
 from course_utils import world
 from course_utils.finetune import (
     classification_loader,
-    classifier_accuracy,
     encode_inputs,
     fine_tune_classifier,
     sentence_features,
@@ -17,6 +16,7 @@ from course_utils.finetune import (
 from course_utils.model import BertConfig, BertForPreTraining, BertForSequenceClassification
 from course_utils.pretrain import PRETRAINED_DIR
 from course_utils.tokenizer import load_tokenizer
+from course_utils.train import accuracy
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -53,7 +53,7 @@ def test_fine_tuning_keeps_the_best_epoch(tokenizer):
     best = max(result["validation_accuracy"])
     assert result["validation_accuracy"][result["best_epoch"] - 1] == best
     loader = classification_loader(tokenizer, texts[64:128], labels[64:128], batch_size=16)
-    assert classifier_accuracy(model, loader) == pytest.approx(best)  # the kept weights are that epoch's
+    assert accuracy(model, loader) == pytest.approx(best)  # the kept weights are that epoch's
 
 
 def test_sentence_features_leave_padding_out(tokenizer):

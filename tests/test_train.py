@@ -10,7 +10,15 @@ from helpers import tiny_bert_config
 from torch.utils.data import DataLoader
 
 from course_utils.model import BertConfig, BertForPreTraining, BertForSequenceClassification
-from course_utils.train import evaluate, linear_warmup_decay, make_optimizer, predict, train, train_step
+from course_utils.train import (
+    accuracy,
+    evaluate,
+    linear_warmup_decay,
+    make_optimizer,
+    predict,
+    train,
+    train_step,
+)
 
 V, T = 40, 8
 
@@ -380,3 +388,13 @@ def test_train_step_is_one_optimizer_update():
     assert result["grad_norm"] > 1e-3  # measured before clipping
     changed = [k for k, v in model.state_dict().items() if not torch.equal(v, before[k])]
     assert changed, "one step must change the weights"
+
+
+def test_accuracy_is_the_share_of_top_logits_equal_to_the_labels():
+    model = tiny_classifier()
+    batches = DataLoader(toy_examples(20), batch_size=6, collate_fn=clean_collate)
+    labels = torch.cat([b["labels"] for b in batches])
+    expected = (predict(model, batches).argmax(-1) == labels).float().mean().item()
+    assert accuracy(model, batches) == pytest.approx(expected)
+    with pytest.raises(ValueError, match="labels"):
+        accuracy(model, [{"input_ids": torch.randint(5, V, (2, T))}])
