@@ -13,6 +13,7 @@ against the budgets below. Only numbers measured by this script go into the READ
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import time
 from pathlib import Path
@@ -27,7 +28,17 @@ TIMES_FILE = ROOT / "tests" / "notebook_times.json"
 README = ROOT / "README.md"
 FOLDERS = ("lectures", "notebooks", "solutions")  # exercises/ are generated stubs and stop at the first task
 BUDGET_SECONDS = {"lectures": 20, "notebooks": 90, "solutions": 60}
-REPO = "bert-from-first-principles/bert-course"
+
+
+def _colab_tool():
+    """tools/colab.py, which reads the repository and ref of the Colab badges from pyproject.toml."""
+    spec = importlib.util.spec_from_file_location("course_colab", Path(__file__).with_name("colab.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+colab = _colab_tool()
 
 UNITS = {
     "00": (
@@ -92,6 +103,7 @@ def load_times() -> dict:
 
 def course_map_table(times: dict) -> str:
     secs = times.get("seconds", {})
+    setting = colab.load_setting(ROOT)  # the repository and ref of the Colab badges
     rows = [
         "| unit | topics | lecture | lab | exercises | solutions | CPU time (lecture / lab / solutions) | Colab |",
         "|---|---|---|---|---|---|---|---|",
@@ -111,15 +123,10 @@ def course_map_table(times: dict) -> str:
         }
 
         lab = files["notebooks"]
-        colab = (
-            f"[![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
-            f"(https://colab.research.google.com/github/{REPO}/blob/main/notebooks/{lab.name})"
-            if lab
-            else ""
-        )
+        badge = setting.badge(f"notebooks/{lab.name}") if lab else ""
         rows.append(
             f"| {unit} | **{title}**: {topics} | {link['lectures']} | {link['notebooks']} | {link['exercises']} | "
-            f"{link['solutions']} | {took['lectures']} / {took['notebooks']} / {took['solutions']} | {colab} |"
+            f"{link['solutions']} | {took['lectures']} / {took['notebooks']} / {took['solutions']} | {badge} |"
         )
     total = sum(secs.values())
     note = (

@@ -40,6 +40,8 @@ LINE_LENGTH = 110  # the project's ruff line length: stubs are written so that `
 # Cell metadata that records a particular run (nbclient timings, JupyterLab's execute-time extension)
 _VOLATILE_CELL_METADATA = ("execution", "ExecuteTime")
 _TASK_LINE = re.compile(r"^\s*#\s*(Task\b.*?)\s*$")
+# A Colab link into solutions/ at any ref: .../blob/<tag, branch or commit>/solutions/
+_BADGE_PATH = re.compile(r"(colab\.research\.google\.com/github/[^/\s]+/[^/\s]+/blob/[^/\s]+/)solutions/")
 
 
 class ExerciseBuildError(ValueError):
@@ -153,7 +155,7 @@ def make_exercise(solution: nbformat.NotebookNode, name: str = "notebook") -> nb
                 cell.source = stub_source(cell.source, where)
         elif cell.cell_type == "markdown":
             # The Colab badge of the solved sheet opens solutions/; the exercise sheet's opens itself
-            cell.source = cell.source.replace("/blob/main/solutions/", "/blob/main/exercises/")
+            cell.source = _BADGE_PATH.sub(r"\1exercises/", cell.source)
     return nb
 
 
