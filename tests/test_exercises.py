@@ -206,7 +206,7 @@ def test_solution_sheet_has_tasks_each_followed_by_a_check(path):
         following = [c for c in nb.cells[index + 1 :] if c.cell_type == "code"]
         assert following and not _is_solution(following[0]) and CHECK_CALL.search(following[0].source), (
             f"{path.name} cell {index} ({found.group(0).strip()}): the next code cell must call a check, "
-            "e.g. checks.unit01.check_bag_of_words(bag_of_words)"
+            "e.g. checks.unit01.check_perplexity(perplexity)"
         )
     assert len(tasks) >= 3, f"{path.name} has {len(tasks)} tasks; an exercise sheet needs 3 to 6"
     assert len(tasks) <= 6, f"{path.name} has {len(tasks)} tasks; an exercise sheet needs 3 to 6"

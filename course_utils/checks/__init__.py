@@ -1,6 +1,6 @@
 """Automatic checks for the exercise sheets, one module per sheet (``unit00`` ... ``unit05``).
 
-Each task of an exercise sheet ends with a call such as ``checks.unit01.check_bag_of_words(bag_of_words)``.
+Each task of an exercise sheet ends with a call such as ``checks.unit01.check_perplexity(perplexity)``.
 A check calls the learner's function on inputs of its own and compares the result with a reference
 computed here, or with a property the answer must have. It prints a short pass message, or raises
 :class:`CheckError` that says what is wrong (a shape, a value, a failing example) without giving the
@@ -170,3 +170,60 @@ def expect_causal_mask(task: str, causal_mask: Callable, name: str = "causal_mas
             task,
             f"{name}({T})[{i}, {j}] is {bool(mask[i, j])}; query {i} may look at key {j} only if {j} <= {i}",
         )
+
+
+class _ForbidTorchCalls(torch.overrides.TorchFunctionMode):
+    """Raise :class:`CheckError` when one of ``functions`` (torch functions or ``Tensor`` methods) is called.
+
+    A torch function mode sees the call however the learner reached the function: ``torch.softmax``,
+    ``x.softmax``, ``F.softmax``, a name imported with ``from ... import``, or a library function that calls it.
+    """
+
+    def __init__(self, task: str, functions: dict[Any, str], hint: str):
+        super().__init__()
+        self.task, self.functions, self.hint = task, functions, hint
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        if func in self.functions:
+            fail(self.task, f"your answer calls {self.functions[func]}, which this task forbids{self.hint}")
+        return func(*args, **(kwargs or {}))
+
+
+@contextlib.contextmanager
+def forbidden(task: str, functions: dict[Any, str], hint: str = "") -> Iterator[None]:
+    """Run the block with ``functions`` made to fail: calling one raises :class:`CheckError` naming it.
+
+    Args:
+        task: the task's name, for the message.
+        functions: what to forbid, each with the name the message shows. Torch functions and ``Tensor``
+            methods (``torch.softmax``, ``torch.Tensor.softmax``, ``F.scaled_dot_product_attention``) are caught
+            by a torch function mode; plain Python functions and methods (``course_utils.model.attention``,
+            ``count_parameters``, ``BertLayer.forward``) get their code swapped for the time of the block, so a
+            name the learner imported earlier fails too.
+        hint: appended to the message (start it with "; ").
+    """
+    swapped = []
+    torch_functions = {}
+    for function, name in functions.items():
+        code = getattr(function, "__code__", None)
+        if code is None or code.co_freevars:  # a builtin or C function: the torch function mode catches it
+            torch_functions[function] = name
+            continue
+        message = f"❌ {task}: your answer calls {name}, which this task forbids{hint}"
+        raiser = (
+            "def _forbidden(*args, **kwargs):\n"
+            f"    raise __import__('course_utils.checks', fromlist=['CheckError']).CheckError({message!r})\n"
+        )
+        namespace: dict = {}
+        exec(raiser, namespace)  # noqa: S102 - the code is built here from a fixed template
+        swapped.append((function, code))
+        function.__code__ = namespace["_forbidden"].__code__
+    try:
+        if torch_functions:
+            with _ForbidTorchCalls(task, torch_functions, hint):
+                yield
+        else:
+            yield
+    finally:
+        for function, code in swapped:
+            function.__code__ = code

@@ -1,21 +1,44 @@
-"""Checks for exercise sheet 01: ids, bags of words, n-grams, perplexity and an add-k bigram model."""
+"""Checks for exercise sheet 01: ids, perplexity, an add-k bigram model, and what a bag of words cannot see.
+
+The bigram model runs with the library's n-gram model forbidden; the classifier task is run by the check on
+data it holds (with its labels flipped, so a classifier fitted on anything else fails).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import math
+import random
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
-from course_utils.checks import expect_callable, expect_number, expect_type, fail, passed
+import numpy as np
+
+from course_utils.checks import expect_callable, expect_number, expect_type, fail, forbidden, passed
+from course_utils.classic import BagOfWordsClassifier, NGramLM
+from course_utils.text import simple_tokenize
+from course_utils.world import sentiment_constructions, sentiment_reviews, sentiment_rule
 
 __all__ = [
     "check_ids_by_first_appearance",
-    "check_bag_of_words",
-    "check_ngrams",
     "check_perplexity",
     "check_bigram_prob",
-    "check_bigram_classifier",
+    "check_same_bag_opposite_label",
+    "check_ngram_classifier",
 ]
+
+_NO_NGRAM_LM = {NGramLM.fit: "course_utils.classic.NGramLM", NGramLM.prob: "NGramLM.prob"}
+
+
+@contextlib.contextmanager
+def _numpy_and_python_rng_restored() -> Iterator[None]:
+    """Restore NumPy's and Python's global generators after the block (training code may seed them)."""
+    numpy_state, python_state = np.random.get_state(), random.getstate()
+    try:
+        yield
+    finally:
+        np.random.set_state(numpy_state)
+        random.setstate(python_state)
 
 
 def check_ids_by_first_appearance(ids_by_first_appearance: Callable) -> bool:
@@ -42,47 +65,9 @@ def check_ids_by_first_appearance(ids_by_first_appearance: Callable) -> bool:
     return passed(task, "I love dogs and dogs love snacks -> [1, 2, 3, 4, 3, 2, 5]")
 
 
-def check_bag_of_words(bag_of_words: Callable) -> bool:
-    """Task 2: ``bag_of_words(tokens)`` is a Counter of the tokens; word order is lost."""
-    task = "Task 2 (bag of words)"
-    expect_callable(task, bag_of_words, "bag_of_words")
-    got = bag_of_words(["dogs", "love", "dogs"])
-    expect_type(task, got, Counter, "bag_of_words(['dogs', 'love', 'dogs'])")
-    if got != Counter({"dogs": 2, "love": 1}):
-        fail(task, f"bag_of_words(['dogs', 'love', 'dogs']) returned {dict(got)}, expected dogs: 2, love: 1")
-    a = bag_of_words("mary asked john to leave".split())
-    b = bag_of_words("mary asked to leave john".split())
-    if a != b:
-        fail(task, "the two Mary sentences contain the same words, so their bags must be equal")
-    if bag_of_words([]) != Counter():
-        fail(task, "an empty token list should give an empty Counter")
-    return passed(task, "'Mary asked John to leave' and 'Mary asked to leave John' have the same bag")
-
-
-def check_ngrams(my_ngrams: Callable) -> bool:
-    """Task 3: ``my_ngrams(tokens, n)`` lists every run of n consecutive tokens as a tuple."""
-    task = "Task 3 (n-grams)"
-    expect_callable(task, my_ngrams, "my_ngrams")
-    toks = ["the", "cat", "sat", "down"]
-    got = my_ngrams(toks, 2)
-    expect_type(task, got, list, "my_ngrams(tokens, 2)")
-    if got and not isinstance(got[0], tuple):
-        fail(
-            task,
-            f"each n-gram should be a tuple (hashable, so it can be counted), got {type(got[0]).__name__}",
-        )
-    if got != [("the", "cat"), ("cat", "sat"), ("sat", "down")]:
-        fail(task, f"my_ngrams({toks}, 2) returned {got}")
-    for n, expected in ((1, [(t,) for t in toks]), (4, [tuple(toks)]), (5, [])):
-        got = my_ngrams(toks, n)
-        if got != expected:
-            fail(task, f"my_ngrams({toks}, {n}) returned {got!r}, expected {expected}")
-    return passed(task, "a list of length T has T - n + 1 n-grams")
-
-
 def check_perplexity(perplexity: Callable) -> bool:
-    """Task 4: perplexity = exp(mean of -log p) over the probabilities of the predicted tokens."""
-    task = "Task 4 (perplexity)"
+    """Task 2: perplexity = exp(mean of -log p) over the probabilities of the predicted tokens."""
+    task = "Task 2 (perplexity)"
     expect_callable(task, perplexity, "perplexity")
     value = expect_number(task, perplexity([0.25, 0.25, 0.25]), "perplexity([0.25, 0.25, 0.25])")
     if not math.isclose(value, 4.0, rel_tol=1e-9):
@@ -116,12 +101,13 @@ def _reference_bigram(sentences: list[list[str]], k: float) -> tuple[Counter, Co
 
 
 def check_bigram_prob(bigram_prob: Callable) -> bool:
-    """Task 5: ``bigram_prob(sentences, k)`` returns ``prob(prev, word)``, the add-k bigram probability."""
-    task = "Task 5 (add-k bigram model)"
+    """Task 3: ``bigram_prob(sentences, k)`` returns ``prob(prev, word)``, the add-k bigram probability."""
+    task = "Task 3 (add-k bigram model)"
     expect_callable(task, bigram_prob, "bigram_prob")
     sentences = [s.split() for s in ("the cat sat", "the dog sat", "a cat ran", "the cat ran away")]
     for k in (1.0, 0.5):
-        prob = bigram_prob(sentences, k)
+        with forbidden(task, _NO_NGRAM_LM, "; count the pairs yourself"):
+            prob = bigram_prob(sentences, k)
         if not callable(prob):
             fail(task, f"bigram_prob should return a function prob(prev, word), got {type(prob).__name__}")
         pairs, context, followers = _reference_bigram(sentences, k)
@@ -134,7 +120,8 @@ def check_bigram_prob(bigram_prob: Callable) -> bool:
             ("dog", "ran"),
         ):
             expected = (pairs[(prev, word)] + k) / (context[prev] + k * V)
-            got = expect_number(task, prob(prev, word), f"prob({prev!r}, {word!r})")
+            with forbidden(task, _NO_NGRAM_LM, "; count the pairs yourself"):
+                got = expect_number(task, prob(prev, word), f"prob({prev!r}, {word!r})")
             if not math.isclose(got, expected, rel_tol=1e-9):
                 fail(
                     task,
@@ -148,21 +135,81 @@ def check_bigram_prob(bigram_prob: Callable) -> bool:
     return passed(task, "matches the add-k formula and sums to 1 after every context")
 
 
-def check_bigram_classifier(classifier, unigram_accuracy: float, val_texts, val_labels) -> bool:
-    """Task 6: a fitted classifier with a ``score`` method that beats unigrams by at least 15 points."""
-    task = "Task 6 (a little word order for bag-of-words)"
-    if not callable(getattr(classifier, "score", None)):
+def check_same_bag_opposite_label(swap_clauses: Callable) -> bool:
+    """Task 4: ``swap_clauses(review)`` turns a "A, but B." review into "B, but A." (an opening sentence kept):
+    the same bag of words, the opposite label.
+
+    The check runs it on the "but" reviews of the test split.
+    """
+    task = "Task 4 (the same bag, the opposite label)"
+    expect_callable(task, swap_clauses, "swap_clauses")
+    texts, _ = sentiment_reviews("test")
+    reviews = [t for t, kind in zip(texts, sentiment_constructions("test")) if kind == "but"]
+    for review in reviews:
+        swapped = swap_clauses(review)
+        expect_type(task, swapped, str, f"swap_clauses({review!r})")
+        if Counter(simple_tokenize(swapped)) != Counter(simple_tokenize(review)):
+            fail(
+                task,
+                f"{swapped!r} does not hold the same words as {review!r}: keep every word (and the opening "
+                "sentence), only swap the two clauses around ', but '",
+            )
+        try:
+            label = sentiment_rule(swapped)
+        except ValueError:
+            fail(
+                task, f"{swapped!r} is not a review of the course's form 'The X was ..., but the Y was ....'"
+            )
+        if label == sentiment_rule(review):
+            fail(
+                task,
+                f"{swapped!r} has the same label as {review!r}; with 'but' the second clause decides, so "
+                "swapping the clauses should flip it",
+            )
+    return passed(task, f"{len(reviews)} reviews: same bag of words, opposite label")
+
+
+def check_ngram_classifier(fit_classifier: Callable, margin: float = 0.15) -> bool:
+    """Task 5: ``fit_classifier(texts, labels)`` returns a fitted classifier (``.predict(texts)``) whose test
+    accuracy beats a unigram bag of words fitted on the same data by ``margin``.
+
+    The check calls it on its own data: the training reviews with every label flipped, scored on the test
+    reviews with every label flipped. A classifier that was fitted on anything but the texts and labels it
+    is given scores near 0 here. A number or a dict of scores is refused: pass the function.
+    """
+    task = "Task 5 (a little word order for bag-of-words)"
+    if isinstance(fit_classifier, (dict, int, float)):
+        fail(task, "pass the function fit_classifier itself, not its scores: the check trains and scores it")
+    expect_callable(task, fit_classifier, "fit_classifier")
+    train_texts, train_labels = sentiment_reviews("train")
+    test_texts, test_labels = sentiment_reviews("test")
+    flipped_train = [1 - y for y in train_labels]  # positive <-> negative: a rule only the given data teach
+    flipped_test = [1 - y for y in test_labels]
+    with _numpy_and_python_rng_restored():
+        baseline = BagOfWordsClassifier().fit(train_texts, flipped_train).score(test_texts, flipped_test)
+        classifier = fit_classifier(list(train_texts), list(flipped_train))
+    if not callable(getattr(classifier, "predict", None)):
         fail(
             task,
-            f"pass a fitted BagOfWordsClassifier (it needs a .score(texts, labels) method), got a "
-            f"{type(classifier).__name__}",
+            f"fit_classifier should return a fitted classifier with .predict(texts), got {type(classifier).__name__}",
         )
-    unigram_accuracy = expect_number(task, unigram_accuracy, "unigram_accuracy")
-    accuracy = expect_number(task, classifier.score(val_texts, val_labels), "classifier.score(...)")
-    if accuracy < unigram_accuracy + 0.15:
+    with _numpy_and_python_rng_restored():
+        predictions = list(classifier.predict(list(test_texts)))
+    if len(predictions) != len(test_texts):
+        fail(task, f"predict returned {len(predictions)} labels for {len(test_texts)} texts")
+    accuracy = sum(int(p) == y for p, y in zip(predictions, flipped_test)) / len(flipped_test)
+    if accuracy < 0.5:
         fail(
             task,
-            f"validation accuracy {accuracy:.3f} is not 15 points above the unigram model's "
-            f"{unigram_accuracy:.3f}; which n-grams would see 'not bad' as one feature?",
+            f"accuracy {accuracy:.3f} on the check's data (labels flipped): fit the classifier on the texts and "
+            "labels passed to fit_classifier, not on data of your own",
         )
-    return passed(task, f"validation accuracy {accuracy:.3f} vs {unigram_accuracy:.3f} with words only")
+    if accuracy < baseline + margin:
+        fail(
+            task,
+            f"test accuracy {accuracy:.3f} is not {100 * margin:.0f} points above the unigram model's "
+            f"{baseline:.3f} on the same data; which n-grams would see 'not bad' as one feature?",
+        )
+    return passed(
+        task, f"test accuracy {accuracy:.3f} vs {baseline:.3f} with words only, on the check's data"
+    )

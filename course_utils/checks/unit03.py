@@ -1,7 +1,8 @@
 """Checks for exercise sheet 03: attention.
 
-The reference for every check is the course's own code (``course_utils.model``) or PyTorch, so a passing
-answer is one that agrees with the library the later units use.
+The references are the course's own code (``course_utils.model``), PyTorch's ``FlopCounterMode``, and
+measurements the check makes with its own random generator. Shortcuts a task forbids (a library softmax, the
+library's attention, building a model to count something) raise while the learner's code runs.
 """
 
 from __future__ import annotations
@@ -10,196 +11,237 @@ import math
 from collections.abc import Callable
 
 import torch
+import torch.nn.functional as F
+from torch.utils.flop_counter import FlopCounterMode
 
 from course_utils.checks import (
     expect_callable,
-    expect_causal_mask,
     expect_close,
+    expect_number,
     expect_shape,
     expect_type,
     fail,
+    forbidden,
     is_close,
     isolated_rng,
     passed,
 )
-from course_utils.model import BertConfig, BertSelfAttention, attention, extended_attention_mask
+from course_utils.model import BertConfig, BertLayer, attention
+from course_utils.utils import count_parameters
 
 __all__ = [
-    "check_softmax",
-    "check_causal_mask",
-    "check_padding_mask",
-    "check_attention",
-    "check_multi_head_self_attention",
+    "check_cross_attention",
+    "check_attention_memory",
+    "check_dropout_row_sums",
+    "check_layer_flops",
 ]
 
-
-def check_softmax(softmax: Callable) -> bool:
-    """Task 1: ``softmax(x)`` over the last dimension, stable for large inputs."""
-    task = "Task 1 (softmax)"
-    expect_callable(task, softmax, "softmax")
-    # ln 1, ln 2, ln 3 -> exp gives 1, 2, 3 -> weights 1/6, 2/6, 3/6
-    x = torch.log(torch.tensor([1.0, 2.0, 3.0]))
-    out = softmax(x)
-    expect_shape(task, out, (3,), "softmax([ln 1, ln 2, ln 3])")
-    expect_close(task, out, [1 / 6, 2 / 6, 3 / 6], "softmax([ln 1, ln 2, ln 3]) (should be [1/6, 2/6, 3/6])")
-    gen = torch.Generator().manual_seed(0)
-    x = torch.randn(2, 3, 5, generator=gen)
-    out = softmax(x)
-    expect_shape(task, out, (2, 3, 5), "softmax of a (2, 3, 5) tensor")
-    if not is_close(out.sum(-1), torch.ones(2, 3), atol=1e-5):
-        fail(task, "each row over the LAST dimension must sum to 1; check the dim you sum over")
-    expect_close(task, out, torch.softmax(x, dim=-1), "softmax of a random (2, 3, 5) tensor")
-    big = torch.tensor([1000.0, 1001.0, 1002.0])
-    out = softmax(big)
-    expect_shape(task, out, (3,), "softmax([1000, 1001, 1002])")
-    if not torch.isfinite(out).all():
-        fail(task, "softmax([1000, 1001, 1002]) is not finite: exp overflows; subtract the maximum first")
-    expect_close(task, out, torch.softmax(big, dim=-1), "softmax([1000, 1001, 1002])")
-    # rows of very different sizes: subtracting the GLOBAL maximum sends exp of the small row to 0 / 0
-    rows = torch.tensor([[1000.0, 1001.0], [0.0, 1.0]])
-    out = softmax(rows)
-    expect_shape(task, out, (2, 2), "softmax([[1000, 1001], [0, 1]])")
-    if not torch.isfinite(out).all():
-        fail(
-            task,
-            "softmax([[1000, 1001], [0, 1]]) has NaN in row 1: subtract each row's own maximum "
-            "(x.max(dim=-1, keepdim=True).values), not the maximum of the whole tensor",
-        )
-    expect_close(task, out, torch.softmax(rows, dim=-1), "softmax([[1000, 1001], [0, 1]])")
-    return passed(task, "equals torch.softmax, also for large inputs")
+# The softmax and every shortcut around it: the task is to build attention from exp, sum and matmul
+_NO_SOFTMAX = {
+    torch.softmax: "torch.softmax",
+    torch.Tensor.softmax: "Tensor.softmax",
+    F.softmax: "F.softmax",
+    torch.special.softmax: "torch.special.softmax",
+    torch.log_softmax: "torch.log_softmax",
+    torch.Tensor.log_softmax: "Tensor.log_softmax",
+    F.log_softmax: "F.log_softmax",
+    F.scaled_dot_product_attention: "F.scaled_dot_product_attention",
+    attention: "course_utils.model.attention",
+}
+# Nothing may be built or drawn: a formula from the config's numbers is asked for
+_NO_MODEL = {torch.empty: "torch.empty (building a model)", count_parameters: "count_parameters"}
+_NO_RANDOM = {
+    torch.rand: "torch.rand",
+    torch.randn: "torch.randn",
+    torch.bernoulli: "torch.bernoulli",
+    torch.Tensor.bernoulli_: "Tensor.bernoulli_",
+    F.dropout: "F.dropout",
+    torch.dropout: "torch.dropout",
+}
 
 
-def check_causal_mask(causal_mask: Callable) -> bool:
-    """Task 2: ``causal_mask(T)`` is a (T, T) bool tensor, True where query i may look at key j <= i."""
-    task = "Task 2 (causal mask)"
-    expect_callable(task, causal_mask, "causal_mask")
-    expect_causal_mask(task, causal_mask, "causal_mask")
-    return passed(task)
+def _pair(task: str, answer: object, names: tuple[str, str]) -> tuple:
+    """Two values returned as a tuple (or list), else a clear message."""
+    if not isinstance(answer, (tuple, list)) or len(answer) != 2:
+        fail(task, f"return the pair ({names[0]}, {names[1]}), got {type(answer).__name__}")
+    return tuple(answer)
 
 
-def check_padding_mask(padding_mask: Callable) -> bool:
-    """Task 3: ``padding_mask(attention_mask)`` turns (B, T) 1/0 into a (B, 1, 1, T) bool mask."""
-    task = "Task 3 (padding mask)"
-    expect_callable(task, padding_mask, "padding_mask")
-    attention_mask = torch.tensor([[1, 1, 1, 0], [1, 1, 0, 0]])
-    mask = padding_mask(attention_mask)
-    expect_shape(task, mask, (2, 1, 1, 4), "padding_mask of a (2, 4) attention_mask")
-    if mask.dtype != torch.bool:
-        fail(task, f"the mask should hold booleans (True = real token), got dtype {mask.dtype}")
-    if not torch.equal(mask.cpu()[:, 0, 0], attention_mask.bool()):  # shape and dtype checked above
-        fail(task, "True must mark the real tokens (attention_mask == 1) and False the padding")
-    # It must broadcast against scores (B, nh, T, T): every query ignores the padded keys
-    scores = torch.zeros(2, 3, 4, 4)
-    weights = scores.masked_fill(~mask, float("-inf")).softmax(-1)
-    expect_close(
-        task, weights[1, 2, 0], [0.5, 0.5, 0.0, 0.0], "attention weights of sequence 2 with the mask"
-    )
-    return passed(task)
+def _cross_reference(x, memory, weights, memory_mask):
+    """Single-head cross-attention with the library's ``attention``: output (B, Tq, H), weights (B, Tq, Tk)."""
+    q = F.linear(x, weights["query.weight"], weights["query.bias"])[:, None]  # (B, 1, Tq, H)
+    k = F.linear(memory, weights["key.weight"], weights["key.bias"])[:, None]  # (B, 1, Tk, H)
+    v = F.linear(memory, weights["value.weight"], weights["value.bias"])[:, None]
+    mask = None if memory_mask is None else memory_mask[:, None, None, :]  # (B, 1, 1, Tk)
+    out, probs = attention(q, k, v, mask)
+    return out[:, 0], probs[:, 0]
 
 
-def _reference_inputs() -> tuple[torch.Tensor, ...]:
-    gen = torch.Generator().manual_seed(3)
-    q = torch.randn(2, 3, 5, 4, generator=gen)
-    k = torch.randn(2, 3, 5, 4, generator=gen)
-    v = torch.randn(2, 3, 5, 4, generator=gen)
-    return q, k, v
+def check_cross_attention(cross_attention: Callable) -> bool:
+    """Task 1: ``cross_attention(x, memory, weights, memory_mask=None)`` -> (output, weights).
 
-
-def _output_and_weights(task: str, answer: object) -> tuple[torch.Tensor, torch.Tensor]:
-    """The pair (output, weights) a learner's attention returns, checked to be two tensors."""
-    expect_type(task, answer, tuple, "the result")
-    if len(answer) != 2:
-        fail(task, f"return (output, weights); got a tuple of length {len(answer)}")
-    out, weights = answer
-    expect_type(task, out, torch.Tensor, "output (the first element of the pair)")
-    expect_type(task, weights, torch.Tensor, "weights (the second element of the pair)")
-    return out, weights
-
-
-def check_attention(scaled_dot_product_attention: Callable) -> bool:
-    """Task 4: ``scaled_dot_product_attention(q, k, v, mask=None)`` -> (output, weights)."""
-    task = "Task 4 (scaled dot-product attention)"
-    expect_callable(task, scaled_dot_product_attention, "scaled_dot_product_attention")
-    # By hand: one query equal to the first of two keys, values 10 and 20
-    q = torch.tensor([[[[2.0, 0.0]]]])  # (1, 1, 1, 2)
-    k = torch.tensor([[[[2.0, 0.0], [0.0, 0.0]]]])  # scores 4 and 0, scaled by sqrt(2)
-    v = torch.tensor([[[[10.0], [20.0]]]])
-    out, weights = _output_and_weights(task, scaled_dot_product_attention(q, k, v))
-    w0 = 1 / (1 + math.exp(-4 / math.sqrt(2)))
-    if is_close(weights.flatten(), torch.tensor([1 / (1 + math.exp(-4)), 1 / (1 + math.exp(4))]), atol=1e-4):
-        fail(task, "the weights are not scaled: divide the scores by sqrt(hs) before the softmax")
-    expect_close(task, weights.flatten(), [w0, 1 - w0], "the weights for scores [4, 0] with hs = 2")
-    expect_close(task, out.flatten(), [10 * w0 + 20 * (1 - w0)], "the output for values [10, 20]")
-    q, k, v = _reference_inputs()
-    out, weights = _output_and_weights(task, scaled_dot_product_attention(q, k, v))
-    ref_out, ref_weights = attention(q, k, v)
-    expect_shape(task, weights, (2, 3, 5, 5), "weights for q, k, v of shape (2, 3, 5, 4)")
-    expect_shape(task, out, (2, 3, 5, 4), "output for q, k, v of shape (2, 3, 5, 4)")
-    expect_close(task, weights, ref_weights, "weights on random (2, 3, 5, 4) inputs")
-    expect_close(task, out, ref_out, "output on random (2, 3, 5, 4) inputs")
-    mask = torch.ones(5, 5).tril().bool()
-    out, weights = _output_and_weights(task, scaled_dot_product_attention(q, k, v, mask))
-    expect_shape(task, weights, (2, 3, 5, 5), "weights with a causal mask")
-    if weights[..., 0, 1:].abs().max() > 1e-6:
-        fail(
-            task,
-            "with a causal mask the first query must give zero weight to keys 1..4; apply the mask "
-            "before the softmax, with masked_fill(~mask, float('-inf'))",
-        )
-    ref_out, ref_weights = attention(q, k, v, mask)
-    expect_close(task, out, ref_out, "output with a causal mask")
-    sdpa = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask)
-    expect_close(task, out, sdpa, "output with a causal mask (vs F.scaled_dot_product_attention)")
-    return passed(task, "equals course_utils.model.attention and F.scaled_dot_product_attention")
-
-
-def check_multi_head_self_attention(multi_head_self_attention: Callable) -> bool:
-    """Task 5: multi-head self-attention from weights equals ``BertSelfAttention``.
-
-    ``multi_head_self_attention(x, weights, num_heads, mask=None)`` with ``weights`` a dict of
-    ``query.weight``, ``query.bias``, ``key.weight``, ... (the state dict of a BertSelfAttention).
+    ``x`` (B, Tq, H) gives the queries, ``memory`` (B, Tk, H) the keys and values, ``weights`` holds
+    ``query.weight`` (H, H), ``query.bias`` (H,) and the same for ``key`` and ``value``; ``memory_mask`` (B, Tk)
+    is True at real memory tokens. One head. No library softmax or attention while it runs.
     """
-    task = "Task 5 (multi-head self-attention)"
-    expect_callable(task, multi_head_self_attention, "multi_head_self_attention")
-    layers = {}
-    with isolated_rng(5):  # module init draws from the global generator
-        layers[3] = BertSelfAttention(_config(3)).eval()
-        for heads in (1, 2, 4):  # the same weights cut into other numbers of heads
-            layers[heads] = BertSelfAttention(_config(heads)).eval()
-            layers[heads].load_state_dict(layers[3].state_dict())
-    weights = {k: v.detach().clone() for k, v in layers[3].state_dict().items()}
-    gen = torch.Generator().manual_seed(6)
-    x = torch.randn(2, 4, 12, generator=gen)
-    with torch.no_grad():
-        expected = {heads: layer(x)[0] for heads, layer in layers.items()}  # (B, T, H) each
-    out = multi_head_self_attention(x, weights, 3)
-    expect_shape(task, out, (2, 4, 12), "the output for x (2, 4, 12) with 3 heads")
-    if is_close(out, expected[1]) and not is_close(out, expected[3]):
-        fail(
-            task,
-            "your output equals ONE head of size 12: split the projections into num_heads heads of "
-            "size H // num_heads before the scores, and merge them after",
+    task = "Task 1 (cross-attention)"
+    expect_callable(task, cross_attention, "cross_attention")
+    gen = torch.Generator().manual_seed(31)
+    H = 6
+    weights = {
+        f"{name}.{kind}": torch.randn(*((H, H) if kind == "weight" else (H,)), generator=gen) / math.sqrt(H)
+        for name in ("query", "key", "value")
+        for kind in ("weight", "bias")
+    }
+    cases = [(2, 3, 5, torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]]).bool()), (1, 4, 2, None)]
+    for B, Tq, Tk, memory_mask in cases:
+        x = torch.randn(B, Tq, H, generator=gen) * 2
+        memory = torch.randn(B, Tk, H, generator=gen) * 2
+        ref_out, ref_weights = _cross_reference(x, memory, weights, memory_mask)
+        where = f"{Tq} queries and {Tk} memory tokens"
+        with forbidden(task, _NO_SOFTMAX, "; write the softmax with exp and sum"):
+            answer = cross_attention(x.clone(), memory.clone(), dict(weights), memory_mask)
+        out, probs = _pair(task, answer, ("output", "weights"))
+        expect_type(task, probs, torch.Tensor, "weights (the second element of the pair)")
+        if tuple(probs.shape) == (B, Tq, Tq) and Tq != Tk:
+            fail(
+                task, f"with {where} your weights are (B, Tq, Tq): the keys must come from memory, not from x"
+            )
+        expect_shape(task, probs, (B, Tq, Tk), f"the weights for {where}")
+        expect_shape(task, out, (B, Tq, H), f"the output for {where}")
+        probs = probs.detach().cpu()
+        if not is_close(probs.sum(-1), torch.ones(B, Tq), atol=1e-4):
+            fail(task, "each query's weights must sum to 1: take the softmax over the memory tokens (dim=-1)")
+        if memory_mask is not None and probs[~memory_mask[:, None, :].expand(B, Tq, Tk)].abs().max() > 1e-6:
+            fail(task, "padded memory tokens still get weight: the mask hides KEYS (memory), for every query")
+        q = F.linear(x, weights["query.weight"], weights["query.bias"])
+        k = F.linear(memory, weights["key.weight"], weights["key.bias"])
+        unscaled = (q @ k.transpose(1, 2)).masked_fill(
+            ~memory_mask[:, None, :] if memory_mask is not None else torch.zeros(1, dtype=torch.bool), -1e30
         )
-    expect_close(task, out, expected[3], "the output (compared with BertSelfAttention)")
-    for heads in (2, 4):  # a number of heads written into the function would pass with 3 alone
-        out = multi_head_self_attention(x, weights, heads)
-        expect_shape(task, out, (2, 4, 12), f"the output for x (2, 4, 12) with {heads} heads")
-        if is_close(out, expected[3]):
+        if is_close(probs, torch.softmax(unscaled, dim=-1), atol=1e-4):
+            fail(task, "the scores are not scaled: divide q · k by sqrt(H) before the softmax")
+        expect_close(task, probs, ref_weights, f"the weights for {where}", atol=1e-5)
+        expect_close(task, out, ref_out, f"the output for {where}", atol=1e-5)
+    return passed(task, "queries and keys of different lengths, padding hidden, no library softmax")
+
+
+def _memory_reference(config: BertConfig, batch_size: int, seq_len: int, bytes_per_value: int) -> int:
+    return config.num_hidden_layers * batch_size * config.num_attention_heads * seq_len**2 * bytes_per_value
+
+
+def check_attention_memory(attention_memory_bytes: Callable) -> bool:
+    """Task 2: bytes of the attention weights one forward pass of ``BertModel(config)`` keeps for backward.
+
+    ``attention_memory_bytes(config, batch_size, seq_len, bytes_per_value=4)``, from the config's numbers
+    alone: no model is built while it runs.
+    """
+    task = "Task 2 (memory of the attention weights)"
+    expect_callable(task, attention_memory_bytes, "attention_memory_bytes")
+    cases = [
+        (
+            BertConfig(hidden_size=12, num_attention_heads=3, num_hidden_layers=2, intermediate_size=8),
+            5,
+            7,
+            4,
+        ),
+        (BertConfig.base(), 32, 512, 4),
+        (BertConfig.large(), 8, 128, 2),
+    ]
+    for config, B, T, nbytes in cases:
+        with forbidden(task, _NO_MODEL, "; compute it from the config's numbers, without building a model"):
+            answer = attention_memory_bytes(config, B, T, nbytes)
+        got = expect_number(task, answer, "attention_memory_bytes(...)")
+        expected = _memory_reference(config, B, T, nbytes)
+        if got == expected:
+            continue
+        L, nh, H = config.num_hidden_layers, config.num_attention_heads, config.hidden_size
+        hints = {
+            expected // L: "count every layer: each keeps its own weights",
+            expected // nh: "count every head: each has its own (T, T) matrix",
+            expected // nh * H: "the weights are (nh, T, T) per sequence, not (H, T, T)",
+            expected // T: "a (T, T) matrix has T² numbers",
+            expected // B: "count every sequence in the batch",
+            expected // nbytes: "multiply by bytes_per_value",
+        }
+        hint = hints.get(round(got), "L x B x nh x T x T values, each bytes_per_value bytes")
+        fail(
+            task, f"for L={L}, nh={nh}, B={B}, T={T} you have {got:,.0f} bytes, expected {expected:,}: {hint}"
+        )
+    return passed(
+        task,
+        f"BERT-base, batch 32, T=512: {_memory_reference(BertConfig.base(), 32, 512, 4) / 2**30:.1f} GiB",
+    )
+
+
+def check_dropout_row_sums(dropout_row_sum_stats: Callable) -> bool:
+    """Task 3: predicted (mean, std) of a row's sum after dropout(p) on T equal weights 1/T, training mode.
+
+    The check measures both on 200,000 rows with its own generator; the learner's function must predict them
+    with a formula (no random numbers are drawn while it runs).
+    """
+    task = "Task 3 (dropout on attention: the row sums)"
+    expect_callable(task, dropout_row_sum_stats, "dropout_row_sum_stats")
+    gen = torch.Generator().manual_seed(33)
+    for p, T in ((0.1, 8), (0.5, 4), (0.3, 64)):
+        keep = torch.rand(200_000, T, generator=gen) >= p
+        sums = (keep.double() / (T * (1 - p))).sum(-1)  # dropout: survivors divided by 1 - p
+        measured_mean, measured_std = sums.mean().item(), sums.std().item()
+        with forbidden(task, _NO_RANDOM, "; predict with a formula, the check measures"):
+            answer = dropout_row_sum_stats(p, T)
+        mean, std = _pair(task, answer, ("mean", "std"))
+        mean = expect_number(task, mean, "the predicted mean")
+        std = expect_number(task, std, "the predicted standard deviation")
+        if abs(mean - (1 - p)) < 1e-6:
+            fail(task, f"for p={p} you predict a mean of {mean:.3f}: dropout divides the survivors by 1 - p")
+        if abs(mean - measured_mean) > 0.01:
+            fail(task, f"for p={p}, T={T} the measured mean is {measured_mean:.3f}, you predict {mean:.3f}")
+        if abs(std - math.sqrt(p * (1 - p) / T)) < 1e-9:
+            fail(task, f"for p={p}, T={T} your std leaves out the division of the survivors by 1 - p")
+        if abs(std - measured_std) > 0.03 * measured_std:
+            fail(task, f"for p={p}, T={T} the measured std is {measured_std:.4f}, you predict {std:.4f}")
+    return passed(task, "mean and spread predicted, as measured on 200,000 rows")
+
+
+def _measured_flops(config: BertConfig, T: int) -> int:
+    with isolated_rng(34), torch.no_grad():
+        layer = BertLayer(config).eval()
+        with FlopCounterMode(display=False) as counter:
+            layer(torch.randn(1, T, config.hidden_size))
+    return counter.get_total_flops()
+
+
+def check_layer_flops(layer_flops: Callable) -> bool:
+    """Task 4: ``layer_flops(config, T) -> (quadratic, linear)``, FLOPs of one BertLayer on one sequence.
+
+    ``quadratic`` is the part that grows like T² (scores and weighted sum), ``linear`` the rest (the four
+    H x H projections and the feed-forward block), counting a multiply-add as 2 FLOPs as PyTorch's
+    ``FlopCounterMode`` does. The check measures a real layer with it.
+    """
+    task = "Task 4 (FLOPs of an encoder layer)"
+    expect_callable(task, layer_flops, "layer_flops")
+    for H, nh, d_ff, T in ((16, 4, 64, 8), (24, 3, 40, 50)):
+        config = BertConfig(
+            hidden_size=H, num_attention_heads=nh, intermediate_size=d_ff, attn_implementation="eager"
+        )
+        measured = _measured_flops(config, T)
+        with forbidden(task, _NO_MODEL, "; compute it from the config's numbers, the check measures"):
+            answer = layer_flops(config, T)
+        quadratic, linear = _pair(task, answer, ("quadratic", "linear"))
+        quadratic = expect_number(task, quadratic, "the quadratic part")
+        linear = expect_number(task, linear, "the linear part")
+        where = f"H={H}, d_ff={d_ff}, T={T}"
+        if quadratic + linear == measured / 2:
+            fail(task, f"for {where} you count half the FLOPs: a multiply-add is 2 FLOPs")
+        if quadratic == 2 * T * T * H:
+            fail(task, "the quadratic part has two T x T products: q kᵀ and weights @ v")
+        if linear == 8 * T * H * H:
+            fail(task, "the linear part leaves out the feed-forward block (H -> d_ff -> H)")
+        if quadratic != 4 * T * T * H:
+            fail(task, f"for {where} your quadratic part is {quadratic:,.0f}; it should grow like T² H")
+        if quadratic + linear != measured:
             fail(
                 task,
-                f"with num_heads={heads} your output is the one for 3 heads: use the num_heads argument "
-                "(and hs = H // num_heads), not a fixed number",
+                f"for {where} you predict {quadratic + linear:,.0f} FLOPs in all; FlopCounterMode measures {measured:,}",
             )
-        expect_close(task, out, expected[heads], f"the output with num_heads={heads}")
-    attention_mask = torch.tensor([[1, 1, 1, 1], [1, 1, 0, 0]])
-    mask = attention_mask.bool()[:, None, None, :]  # (B, 1, 1, T), True = real token
-    out = multi_head_self_attention(x, weights, 3, mask)
-    expect_shape(task, out, (2, 4, 12), "the output with a padding mask")
-    with torch.no_grad():
-        expected_masked, _ = layers[3](x, extended_attention_mask(attention_mask, x.dtype))
-    expect_close(task, out, expected_masked, "the output with a padding mask")
-    return passed(task, "equals course_utils.model.BertSelfAttention with the same weights")
-
-
-def _config(heads: int) -> BertConfig:
-    return BertConfig(hidden_size=12, num_attention_heads=heads, attention_probs_dropout_prob=0.0)
+    return passed(task, "equals FlopCounterMode on real layers")

@@ -1,74 +1,54 @@
 """Checks for exercise sheet 04: the transformer encoder.
 
-References are PyTorch (``F.layer_norm``, ``F.gelu``) and the course's model (``BertLayer``, ``BertModel``).
+References are PyTorch (``F.layer_norm``), the course's ``BertLayer`` and the sinusoidal table computed here in
+float64. Task 3's check builds its own stacks of layers and its own data, and runs the learner's measurement on
+them.
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from course_utils.checks import (
     expect_callable,
     expect_close,
     expect_shape,
-    expect_type,
     fail,
+    forbidden,
     is_close,
     isolated_rng,
     passed,
 )
-from course_utils.model import BertConfig, BertLayer, BertModel, extended_attention_mask
-from course_utils.utils import count_parameters
+from course_utils.model import BertAttention, BertConfig, BertLayer, BertOutput, extended_attention_mask
+
+_NO_LAYER_NORM = {F.layer_norm: "F.layer_norm (or nn.LayerNorm)", torch.layer_norm: "torch.layer_norm"}
+_NO_LAYER_CALL = {
+    BertLayer.forward: "layer(x) (the whole BertLayer)",
+    BertAttention.forward: "layer.attention(x) (attention, residual and LayerNorm in one call)",
+    BertOutput.forward: "layer.output(...) (dense, residual and LayerNorm in one call)",
+}
 
 __all__ = [
-    "check_sinusoidal_positions",
     "check_layer_norm",
-    "check_feed_forward",
-    "check_encoder_layer",
-    "check_bert_parameter_count",
+    "check_pre_ln_layer",
+    "check_gradient_norms",
+    "check_position_rotation",
 ]
 
 
-def _sinusoidal(T: int, d: int) -> torch.Tensor:
-    position = torch.arange(T, dtype=torch.float64)[:, None]  # (T, 1)
-    frequency = 10000.0 ** (-torch.arange(0, d, 2, dtype=torch.float64) / d)  # (d/2,)
-    table = torch.zeros(T, d, dtype=torch.float64)
-    table[:, 0::2] = torch.sin(position * frequency)
-    table[:, 1::2] = torch.cos(position * frequency)
-    return table
-
-
-def check_sinusoidal_positions(sinusoidal_positions: Callable) -> bool:
-    """Task 1: ``sinusoidal_positions(T, d)`` is the (T, d) table of the Transformer paper."""
-    task = "Task 1 (sinusoidal positions)"
-    expect_callable(task, sinusoidal_positions, "sinusoidal_positions")
-    table = sinusoidal_positions(3, 4)
-    expect_shape(task, table, (3, 4), "sinusoidal_positions(3, 4)")
-    expect_close(task, table[0], [0.0, 1.0, 0.0, 1.0], "row 0 (position 0: sin 0 = 0, cos 0 = 1)")
-    if is_close(table[1], torch.tensor([math.cos(1), math.sin(1), math.cos(0.01), math.sin(0.01)])):
-        fail(task, "sin and cos are swapped: even columns 0, 2, ... hold sin, odd columns hold cos")
-    expect_close(
-        task,
-        table[1],
-        [math.sin(1), math.cos(1), math.sin(0.01), math.cos(0.01)],
-        "row 1 (frequencies 1 and 1/100 for d = 4)",
-    )
-    table = sinusoidal_positions(50, 16)
-    expect_shape(task, table, (50, 16), "sinusoidal_positions(50, 16)")
-    expect_close(task, table, _sinusoidal(50, 16), "sinusoidal_positions(50, 16)", atol=1e-5)
-    return passed(task)
-
-
 def check_layer_norm(layer_norm: Callable) -> bool:
-    """Task 2: ``layer_norm(x, weight, bias, eps)`` equals ``F.layer_norm`` over the last dimension."""
-    task = "Task 2 (LayerNorm by hand)"
+    """Task 1: ``layer_norm(x, weight, bias, eps)`` equals ``F.layer_norm`` over the last dimension."""
+    task = "Task 1 (LayerNorm by hand)"
     expect_callable(task, layer_norm, "layer_norm")
     x = torch.tensor([[1.0, 2.0, 3.0, 4.0]])
-    out = layer_norm(x, torch.ones(4), torch.zeros(4), 1e-12)
+    with forbidden(task, _NO_LAYER_NORM, "; write it from mean, var and sqrt"):
+        out = layer_norm(x, torch.ones(4), torch.zeros(4), 1e-12)
     expect_shape(task, out, (1, 4), "layer_norm of [[1, 2, 3, 4]]")
     unbiased = (x - 2.5) / x.std(unbiased=True)
     if is_close(out, unbiased, atol=1e-4):
@@ -85,7 +65,8 @@ def check_layer_norm(layer_norm: Callable) -> bool:
     )
     # a constant row has variance 0: only eps keeps the division finite (the normalised row is 0)
     constant = torch.full((1, 4), 2.0)
-    out = layer_norm(constant, torch.ones(4), torch.zeros(4), 1e-5)
+    with forbidden(task, _NO_LAYER_NORM, "; write it from mean, var and sqrt"):
+        out = layer_norm(constant, torch.ones(4), torch.zeros(4), 1e-5)
     expect_shape(task, out, (1, 4), "layer_norm of the constant row [[2, 2, 2, 2]]")
     if not torch.isfinite(out).all():
         fail(
@@ -98,34 +79,37 @@ def check_layer_norm(layer_norm: Callable) -> bool:
     x = torch.randn(2, 3, 6, generator=gen) * 3 + 1
     weight = torch.randn(6, generator=gen)
     bias = torch.randn(6, generator=gen)
-    out = layer_norm(x, weight, bias, 1e-5)
+    with forbidden(task, _NO_LAYER_NORM, "; write it from mean, var and sqrt"):
+        out = layer_norm(x, weight, bias, 1e-5)
     expect_shape(task, out, (2, 3, 6), "layer_norm of a (2, 3, 6) tensor")
     expect_close(task, out, F.layer_norm(x, (6,), weight, bias, 1e-5), "layer_norm with weight and bias")
+    # a row whose variance (1e-4) is comparable to eps (1e-4): where eps sits changes the result
+    small = torch.tensor([[1.0, 1.01, 0.99, 1.0], [0.0, 0.02, -0.02, 0.0]])
+    with forbidden(task, _NO_LAYER_NORM, "; write it from mean, var and sqrt"):
+        out = layer_norm(small, torch.ones(4), torch.zeros(4), 1e-4)
+    expect_shape(task, out, (2, 4), "layer_norm of rows with a tiny variance")
+    mean, var = small.mean(-1, keepdim=True), small.var(-1, unbiased=False, keepdim=True)
+    if is_close(out, (small - mean) / (var.sqrt() + 1e-4), atol=1e-5):
+        fail(
+            task, "eps belongs INSIDE the square root: (x - mean) / sqrt(var + eps), not / (sqrt(var) + eps)"
+        )
+    expect_close(
+        task, out, F.layer_norm(small, (4,), eps=1e-4), "layer_norm of rows with a tiny variance (eps=1e-4)"
+    )
     return passed(task, "equals F.layer_norm")
 
 
-def check_feed_forward(feed_forward: Callable) -> bool:
-    """Task 3: ``feed_forward(x, W1, b1, W2, b2)`` = ``gelu(x @ W1.T + b1) @ W2.T + b2`` (exact GELU)."""
-    task = "Task 3 (feed-forward block)"
-    expect_callable(task, feed_forward, "feed_forward")
-    gen = torch.Generator().manual_seed(5)
-    x = torch.randn(2, 3, 4, generator=gen)
-    W1, b1 = torch.randn(16, 4, generator=gen), torch.randn(16, generator=gen)
-    W2, b2 = torch.randn(4, 16, generator=gen), torch.randn(4, generator=gen)
-    out = feed_forward(x, W1, b1, W2, b2)
-    expect_shape(task, out, (2, 3, 4), "the output for x (2, 3, 4), H = 4, intermediate size 16")
-    expected = F.linear(F.gelu(F.linear(x, W1, b1)), W2, b2)
-    if is_close(out, F.linear(F.relu(F.linear(x, W1, b1)), W2, b2), atol=1e-4):
-        fail(task, "that is a ReLU; BERT uses GELU: x * Phi(x) = 0.5 * x * (1 + erf(x / sqrt(2)))")
-    tanh_version = F.linear(F.gelu(F.linear(x, W1, b1), approximate="tanh"), W2, b2)
-    if is_close(out, tanh_version, atol=1e-6) and not is_close(out, expected, atol=1e-6):
-        fail(task, "that is the tanh approximation of GELU; BERT uses the exact one with erf")
-    expect_close(task, out, expected, "the output (compared with F.gelu between the two linear maps)")
-    return passed(task)
+def _sinusoidal(T: int, d: int) -> torch.Tensor:
+    position = torch.arange(T, dtype=torch.float64)[:, None]  # (T, 1)
+    frequency = 10000.0 ** (-torch.arange(0, d, 2, dtype=torch.float64) / d)  # (d/2,)
+    table = torch.zeros(T, d, dtype=torch.float64)
+    table[:, 0::2] = torch.sin(position * frequency)
+    table[:, 1::2] = torch.cos(position * frequency)
+    return table
 
 
-def _layer(seed: int) -> BertLayer:
-    config = BertConfig(hidden_size=16, num_attention_heads=4, intermediate_size=32)
+def _layer(seed: int, config: BertConfig | None = None) -> BertLayer:
+    config = config or BertConfig(hidden_size=16, num_attention_heads=4, intermediate_size=32)
     with isolated_rng(seed), torch.no_grad():  # module init draws from the global generator
         layer = BertLayer(config).eval()  # eval: dropout off, so the output is deterministic
         for p in layer.parameters():  # move LayerNorm away from its (1, 0) start so that its weights matter
@@ -133,66 +117,185 @@ def _layer(seed: int) -> BertLayer:
     return layer
 
 
-def check_encoder_layer(encoder_layer: Callable) -> bool:
-    """Task 4: ``encoder_layer(x, layer, mask)`` equals ``layer(x, mask)[0]`` for a BertLayer ``layer``."""
-    task = "Task 4 (the post-LN encoder layer)"
-    expect_callable(task, encoder_layer, "encoder_layer")
+def _pre_ln(x: torch.Tensor, layer: BertLayer, mask: torch.Tensor | None = None) -> torch.Tensor:
+    """The pre-LN arrangement of ``layer``'s parts: x + sublayer(LayerNorm(x)), twice, nothing after."""
+    a = layer.attention
+    h = x + a.output.dense(a.self(a.output.LayerNorm(x), mask)[0])
+    return h + layer.output.dense(layer.intermediate(layer.output.LayerNorm(h)))
+
+
+def check_pre_ln_layer(pre_ln_layer: Callable) -> bool:
+    """Task 2: ``pre_ln_layer(x, layer, mask)`` is the pre-LN arrangement of a BertLayer's parts."""
+    task = "Task 2 (a pre-LN encoder layer)"
+    expect_callable(task, pre_ln_layer, "pre_ln_layer")
     layer = _layer(6)
     gen = torch.Generator().manual_seed(7)
-    x = torch.randn(2, 5, 16, generator=gen)
+    x = 2 * torch.randn(2, 5, 16, generator=gen) + 0.5  # not normalised: LayerNorm must matter
     attention_mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]])
     mask = extended_attention_mask(attention_mask, x.dtype)
     with torch.no_grad():
-        out = encoder_layer(x, layer, mask)
-        expected, _ = layer(x, mask)
+        expected = _pre_ln(x, layer, mask)
+        post_ln, _ = layer(x, mask)
+        with forbidden(task, _NO_LAYER_CALL, "; assemble the layer from its parts"):
+            out = pre_ln_layer(x, layer, mask)
     expect_shape(task, out, (2, 5, 16), "the output for x (2, 5, 16)")
-    with torch.no_grad():
-        # the pre-LN arrangement, to recognise it
-        a = layer.attention
-        h = x + a.output.dense(a.self(a.output.LayerNorm(x), mask)[0])
-        pre_ln = h + layer.output.dense(layer.intermediate(layer.output.LayerNorm(h)))
-    if is_close(out, pre_ln, atol=1e-5):
+    if is_close(out, post_ln, atol=1e-5):
         fail(
             task,
-            "that is pre-LN (normalise, then the sub-layer, then add); BERT is post-LN: "
-            "LayerNorm(x + sublayer(x)) after each sub-layer",
+            "that is post-LN, BERT's order; pre-LN normalises each sub-layer's INPUT: x + sublayer(LN(x))",
         )
-    expect_close(task, out, expected, "the output (compared with BertLayer)")
-    return passed(task, "equals course_utils.model.BertLayer")
+    if is_close(out, layer.output.LayerNorm(expected), atol=1e-5):
+        fail(task, "pre-LN puts no LayerNorm after the sum: the residual stream itself is never normalised")
+    with torch.no_grad():
+        a = layer.attention
+        h = x + a.output.dense(a.self(a.output.LayerNorm(x), mask)[0])
+        one_norm = h + layer.output.dense(layer.intermediate(a.output.LayerNorm(h)))
+        no_mask = _pre_ln(x, layer, None)
+    if is_close(out, one_norm, atol=1e-5):
+        fail(task, "the feed-forward sub-layer has its own LayerNorm: layer.output.LayerNorm")
+    if is_close(out, no_mask, atol=1e-5):
+        fail(task, "pass the mask to the self-attention: padded tokens must stay invisible")
+    expect_close(task, out, expected, "the output (compared with the pre-LN arrangement of the same layer)")
+    return passed(task, "x + sublayer(LayerNorm(x)) for both sub-layers")
 
 
-def check_bert_parameter_count(bert_parameter_count: Callable) -> bool:
-    """Task 5: ``bert_parameter_count(config)`` equals the parameters of ``BertModel(config)``."""
-    task = "Task 5 (counting BERT's parameters)"
-    expect_callable(task, bert_parameter_count, "bert_parameter_count")
-    tiny = dict(
-        vocab_size=50, hidden_size=8, num_hidden_layers=1, num_attention_heads=2, intermediate_size=12
-    )
-    wider = dict(
-        vocab_size=100, hidden_size=12, num_hidden_layers=3, num_attention_heads=3, intermediate_size=20
-    )
-    configs = {
-        "a tiny config": BertConfig(**tiny, max_position_embeddings=16, type_vocab_size=2),
-        "a config with 3 segment types": BertConfig(**wider, max_position_embeddings=40, type_vocab_size=3),
-        "BERT-base": BertConfig.base(),
-        "BERT-large": BertConfig.large(),
-    }
-    counts = {}
-    for name, config in configs.items():
-        with torch.device("meta"):  # shapes only: no memory is allocated
-            expected = count_parameters(BertModel(config))
-        answer = bert_parameter_count(config)
-        if isinstance(answer, torch.Tensor) and answer.numel() == 1:
-            answer = answer.item()
-        if isinstance(answer, float) and answer.is_integer():
-            answer = int(answer)
-        expect_type(task, answer, int, f"bert_parameter_count({name})")
-        if answer != expected:
-            hint = ""
-            if answer == expected - (config.hidden_size**2 + config.hidden_size):
-                hint = " (the pooler, a dense H x H layer with bias, is missing)"
-            elif answer < expected:
-                hint = " (missing pieces: biases? the two LayerNorms per layer and the one after the embeddings?)"
-            fail(task, f"for {name} you counted {answer:,}; BertModel has {expected:,}{hint}")
-        counts[name] = answer
-    return passed(task, f"BERT-base {counts['BERT-base']:,} and BERT-large {counts['BERT-large']:,}")
+def _stack(seed: int, depth: int = 4, H: int = 16) -> list[BertLayer]:
+    config = BertConfig(hidden_size=H, num_attention_heads=2, intermediate_size=2 * H)
+    with isolated_rng(seed):
+        layers = [BertLayer(config).eval() for _ in range(depth)]
+        for layer in layers:
+            for module in layer.modules():
+                if isinstance(module, nn.Linear):
+                    nn.init.xavier_normal_(module.weight)  # sub-layers as large as their inputs
+    return layers
+
+
+def _weights(layer: BertLayer, everything: bool = False) -> list[torch.Tensor]:
+    if everything:
+        return list(layer.parameters())
+    return [m.weight for m in layer.modules() if isinstance(m, nn.Linear)]
+
+
+def _norms(layers, x, target, pre_ln: bool, everything: bool = False, final_norm: bool = True) -> list[float]:
+    h = x
+    for layer in layers:
+        h = _pre_ln(h, layer) if pre_ln else layer(h)[0]
+    if pre_ln and final_norm:
+        h = F.layer_norm(h, h.shape[-1:])
+    loss = F.mse_loss(h, target)
+    per_layer = [_weights(layer, everything) for layer in layers]
+    grads = torch.autograd.grad(loss, [w for ws in per_layer for w in ws])
+    norms, i = [], 0
+    for ws in per_layer:
+        norms.append(math.sqrt(sum(g.pow(2).sum().item() for g in grads[i : i + len(ws)])))
+        i += len(ws)
+    return norms
+
+
+def _as_floats(task: str, answer, depth: int, name: str) -> list[float]:
+    if isinstance(answer, torch.Tensor) and answer.dim() == 1:
+        answer = answer.tolist()
+    if isinstance(answer, dict):
+        fail(task, f"{name} should be a list of numbers, one per layer, not a dict")
+    if not isinstance(answer, (list, tuple)) or not all(
+        isinstance(v, numbers.Real) or (isinstance(v, torch.Tensor) and v.numel() == 1) for v in answer
+    ):
+        fail(task, f"{name} should be a list of numbers (one per layer), got {type(answer).__name__}")
+    if len(answer) != depth:
+        fail(task, f"{name} has {len(answer)} numbers for a stack of {depth} layers: one per layer, in order")
+    return [float(v) for v in answer]
+
+
+def check_gradient_norms(gradient_norms: Callable) -> bool:
+    """Task 3: ``gradient_norms(layers, x, target, pre_ln)`` is the per-layer gradient norm of the weights."""
+    task = "Task 3 (gradient norms per layer)"
+    expect_callable(task, gradient_norms, "gradient_norms")
+    for seed in (11, 12):
+        layers = _stack(seed)
+        gen = torch.Generator().manual_seed(seed)
+        x, target = torch.randn(3, 6, 16, generator=gen), torch.randn(3, 6, 16, generator=gen)
+        for pre_ln in (False, True):
+            name = f"gradient_norms(..., pre_ln={pre_ln})"
+            expected = _norms(layers, x, target, pre_ln)
+            first = _as_floats(task, gradient_norms(layers, x, target, pre_ln), len(layers), name)
+            again = _as_floats(task, gradient_norms(layers, x, target, pre_ln), len(layers), name)
+            if not is_close(torch.tensor(again), torch.tensor(first), atol=1e-7, rtol=1e-4):
+                fail(
+                    task,
+                    f"two calls of {name} on the same layers gave different norms: gradients piled up in "
+                    ".grad between calls (use torch.autograd.grad, or set .grad to None first)",
+                )
+            actual = torch.tensor(first)
+            if is_close(actual, torch.tensor(expected[::-1]), atol=1e-7) and not is_close(
+                actual, torch.tensor(expected), atol=1e-7
+            ):
+                fail(task, f"{name} lists the layers from last to first; list them from the input upwards")
+            hints = [
+                (
+                    _norms(layers, x, target, pre_ln, everything=True),
+                    "count only the weight matrices of the "
+                    "linear layers (module.weight of each nn.Linear), not the biases or the LayerNorms",
+                ),
+                (
+                    _norms(layers, x, target, not pre_ln),
+                    "pre_ln=True and pre_ln=False must arrange the layers differently",
+                ),
+            ]
+            if pre_ln:
+                hints.append(
+                    (
+                        _norms(layers, x, target, True, final_norm=False),
+                        "a pre-LN stack ends with a LayerNorm "
+                        "without weights, F.layer_norm(h, h.shape[-1:]), before the loss",
+                    )
+                )
+            for wrong, hint in hints:
+                if is_close(actual, torch.tensor(wrong), atol=1e-7) and not is_close(
+                    actual, torch.tensor(expected), atol=1e-7
+                ):
+                    fail(task, f"{name}: {hint}")
+            expect_close(
+                task, actual, torch.tensor(expected), f"{name} (on the check's own stack)", atol=1e-7
+            )
+        if any(p.grad is not None for layer in layers for p in layer.parameters()):
+            fail(task, "your function left gradients in .grad: measure without changing the layers")
+    return passed(task, "the check's own stacks, post-LN and pre-LN")
+
+
+def _rotation(k: int, d: int) -> torch.Tensor:
+    M = torch.zeros(d, d, dtype=torch.float64)
+    for i in range(d // 2):
+        angle = k * 10000.0 ** (-2 * i / d)
+        c, s = math.cos(angle), math.sin(angle)
+        # sin((p+k)w) = sin(pw) cos(kw) + cos(pw) sin(kw);  cos((p+k)w) = cos(pw) cos(kw) - sin(pw) sin(kw)
+        M[2 * i, 2 * i], M[2 * i, 2 * i + 1] = c, s
+        M[2 * i + 1, 2 * i], M[2 * i + 1, 2 * i + 1] = -s, c
+    return M
+
+
+def check_position_rotation(position_rotation: Callable) -> bool:
+    """Task 4: ``position_rotation(k, d)`` is the (d, d) matrix M with PE[p + k] = M @ PE[p] for every p."""
+    task = "Task 4 (relative positions as a rotation)"
+    expect_callable(task, position_rotation, "position_rotation")
+    for k, d in ((1, 4), (3, 16), (-2, 8), (25, 32)):
+        M = position_rotation(k, d)
+        name = f"position_rotation({k}, {d})"
+        expect_shape(task, M, (d, d), name)
+        M = M.double()
+        if is_close(M, torch.eye(d, dtype=torch.float64), atol=1e-6) and k != 0:
+            fail(task, f"{name} is the identity: it must move every position {k} steps")
+        if is_close(M, _rotation(k, d).T, atol=1e-5):
+            fail(
+                task, f"{name} turns the wrong way (it is the matrix for {-k}): check the signs of the sines"
+            )
+        table = _sinusoidal(1200, d)  # positions far beyond anything fitted on a short table
+        p = torch.tensor([0, 7, 100, 1000]) - min(k, 0)
+        moved = table[p] @ M.T  # row p of the table, times M
+        if not is_close(moved, table[p + k], atol=1e-4):
+            worst = (moved - table[p + k]).abs().amax(-1)
+            fail(
+                task,
+                f"{name} @ PE[p] differs from PE[p + {k}] at p = {p[worst.argmax()].item()} "
+                f"(largest difference {worst.max().item():.2g}); M must depend on k only, not on p",
+            )
+    return passed(task, "one matrix per offset k, the same at every position")

@@ -7,45 +7,41 @@ Each check calls the learner's function on inputs of its own and compares with P
 
 from __future__ import annotations
 
-import math
+import random
 from collections.abc import Callable
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
+from course_utils import world
 from course_utils.checks import (
     expect_callable,
-    expect_causal_mask,
     expect_close,
     expect_number,
     expect_shape,
     expect_type,
     fail,
+    forbidden,
     is_close,
+    isolated_rng,
     passed,
 )
+from course_utils.model import attention as _library_attention
+from course_utils.seq2seq import evaluate_translation, reverse_pairs
 
 __all__ = [
-    "check_causal_mask",
     "check_shift_for_teacher_forcing",
     "check_masked_self_attention",
-    "check_cross_attention",
+    "check_beam_search",
     "check_greedy_decode",
     "check_reverse_translation",
 ]
 
 
-def check_causal_mask(my_causal_mask: Callable) -> bool:
-    """Task 1: a (T, T) bool mask, True where query i may look at key j (j <= i)."""
-    task = "Task 1 (causal mask)"
-    expect_callable(task, my_causal_mask, "my_causal_mask")
-    expect_causal_mask(task, my_causal_mask, "my_causal_mask")
-    return passed(task, "row i sees columns 0..i")
-
-
 def check_shift_for_teacher_forcing(shift_for_teacher_forcing: Callable) -> bool:
-    """Task 2: from ``<bos> y1 .. yT <eos>`` make the decoder input and the targets."""
-    task = "Task 2 (teacher forcing shift)"
+    """Task 1: from ``<bos> y1 .. yT <eos>`` make the decoder input and the targets."""
+    task = "Task 1 (teacher forcing shift)"
     expect_callable(task, shift_for_teacher_forcing, "shift_for_teacher_forcing")
     tgt = torch.tensor([[2, 10, 11, 12, 3], [2, 20, 3, 0, 0]])
     got = shift_for_teacher_forcing(tgt)
@@ -65,12 +61,17 @@ def check_shift_for_teacher_forcing(shift_for_teacher_forcing: Callable) -> bool
 
 
 def check_masked_self_attention(masked_self_attention: Callable) -> bool:
-    """Task 3: causal scaled dot-product attention, equal to ``F.scaled_dot_product_attention(is_causal=True)``."""
-    task = "Task 3 (masked self-attention)"
+    """Task 2: causal scaled dot-product attention, equal to ``F.scaled_dot_product_attention(is_causal=True)``."""
+    task = "Task 2 (masked self-attention)"
     expect_callable(task, masked_self_attention, "masked_self_attention")
     gen = torch.Generator().manual_seed(0)
     q, k, v = (torch.randn(2, 3, 5, 4, generator=gen) for _ in range(3))  # (B, nh, T, hs)
-    got = masked_self_attention(q, k, v)
+    no_shortcut = {
+        F.scaled_dot_product_attention: "F.scaled_dot_product_attention",
+        _library_attention: "course_utils.model.attention",
+    }
+    with forbidden(task, no_shortcut, "; write the scores, the mask and the softmax yourself"):
+        got = masked_self_attention(q, k, v)
     expect_shape(task, got, (2, 3, 5, 4), "masked_self_attention(q, k, v)")
     plain = F.scaled_dot_product_attention(q, k, v)
     if is_close(got, plain, atol=1e-5):
@@ -84,34 +85,9 @@ def check_masked_self_attention(masked_self_attention: Callable) -> bool:
     return passed(task, "equals F.scaled_dot_product_attention(..., is_causal=True)")
 
 
-def check_cross_attention(cross_attention: Callable) -> bool:
-    """Task 4: single-head cross-attention from decoder states to the encoder memory, padding masked."""
-    task = "Task 4 (cross-attention)"
-    expect_callable(task, cross_attention, "cross_attention")
-    gen = torch.Generator().manual_seed(1)
-    B, T, S, d = 2, 3, 4, 8
-    dec = torch.randn(B, T, d, generator=gen)
-    memory = torch.randn(B, S, d, generator=gen)
-    src_keep = torch.tensor([[True, True, True, True], [True, True, False, False]])
-    got = cross_attention(dec, memory, src_keep)
-    if not (isinstance(got, tuple) and len(got) == 2):
-        fail(task, "return the pair (output, weights)")
-    out, weights = got
-    expect_shape(task, out, (B, T, d), "output")
-    expect_shape(task, weights, (B, T, S), "weights")
-    expect_close(task, weights.sum(-1), torch.ones(B, T), "the sum of each row of weights")
-    if weights[1, :, 2:].abs().max() > 1e-6:
-        fail(task, "the second sentence's padding (source positions 2 and 3) still gets attention weight")
-    scores = dec @ memory.transpose(1, 2) / math.sqrt(d)
-    ref_w = scores.masked_fill(~src_keep[:, None, :], float("-inf")).softmax(-1)
-    expect_close(task, weights, ref_w, "the attention weights")
-    expect_close(task, out, ref_w @ memory, "the output")
-    return passed(task, "queries from the decoder, keys and values from the encoder")
-
-
 def check_greedy_decode(greedy_decode: Callable) -> bool:
-    """Task 5: greedy decoding with a scripted next-token function."""
-    task = "Task 5 (greedy decoding)"
+    """Task 3: greedy decoding with a scripted next-token function."""
+    task = "Task 3 (greedy decoding)"
     expect_callable(task, greedy_decode, "greedy_decode")
     bos, eos, V = 2, 3, 8
     script = {(2,): 5, (2, 5): 6, (2, 5, 6): 7, (2, 5, 6, 7): 3}
@@ -142,13 +118,85 @@ def check_greedy_decode(greedy_decode: Callable) -> bool:
     return passed(task, "stops at <eos> or max_len")
 
 
-def check_reverse_translation(scores: dict, target: float = 0.9) -> bool:
-    """Task 6: the Lindish -> English model's validation scores from ``evaluate_translation``."""
-    task = "Task 6 (translate back: Lindish -> English)"
-    expect_type(task, scores, dict, "scores")
-    if "exact_match" not in scores:
-        fail(task, "pass the dict returned by evaluate_translation(...)")
-    exact_match = expect_number(task, scores["exact_match"], "scores['exact_match']")
+def _scripted(table: dict, V: int, default: int) -> Callable:
+    """A next-token function from a table {prefix: {token: probability}}; other prefixes say ``default``."""
+
+    def next_log_probs(prefix: list[int]) -> torch.Tensor:
+        probs = torch.full((V,), 1e-9)
+        for token, prob in table.get(tuple(prefix), {default: 1.0}).items():
+            probs[token] = prob
+        return (probs / probs.sum()).log()
+
+    return next_log_probs
+
+
+def check_beam_search(beam_search: Callable) -> bool:
+    """Task 4: ``beam_search(next_log_probs, bos, eos, beam_size, max_len)`` returns the best sequence found.
+
+    On a scripted model where the greedy first step leads to a poor sentence, beam size 2 must find the
+    better one, beam size 1 must equal greedy decoding, and a model that never says ``eos`` stops at max_len.
+    """
+    task = "Task 4 (beam search)"
+    expect_callable(task, beam_search, "beam_search")
+    bos, eos, V = 0, 1, 6
+    # greedy: 2 (0.6), then 4 (0.4): total 0.24. Better: 3 (0.4), then <eos> (0.9): total 0.36
+    table = {
+        (0,): {2: 0.6, 3: 0.4},
+        (0, 2): {4: 0.4, 5: 0.3, 1: 0.3},
+        (0, 3): {1: 0.9, 4: 0.1},
+    }
+    model = _scripted(table, V, default=eos)
+    got = beam_search(model, bos, eos, 2, 10)
+    expect_type(task, got, list, "beam_search(...)")
+    if got and got[0] == bos:
+        fail(task, "leave <bos> out of the returned list (it was given, not generated)")
+    if got == [2, 4, 1]:
+        fail(
+            task,
+            "with beam_size=2 you return greedy's sentence: keep the beam_size best prefixes at every step",
+        )
+    if got != [3, 1]:
+        fail(task, f"with beam_size=2 the best sentence is [3, 1] (probability 0.36), got {got}")
+    got = beam_search(model, bos, eos, 1, 10)
+    expect_type(task, got, list, "beam_search(..., beam_size=1, ...)")
+    if got != [2, 4, 1]:
+        fail(task, f"beam_size=1 is greedy decoding: expected [2, 4, 1], got {got}")
+    never_stops = _scripted({}, V, default=4)
+    got = beam_search(never_stops, bos, eos, 3, 5)
+    expect_type(task, got, list, "beam_search(...) for a model that never says <eos>")
+    if got != [4] * 5:
+        fail(task, f"a model that never says <eos> must stop after max_len=5 tokens; got {got}")
+    return passed(task, "finds the better sentence that greedy misses; beam_size=1 is greedy")
+
+
+def check_reverse_translation(train_back_translation: Callable, target: float = 0.9) -> tuple:
+    """Task 5: the check trains the learner's Lindish -> English model on its own data and scores it.
+
+    ``train_back_translation(train_pairs)`` gets the training pairs from the check and returns
+    ``(model, source_vocab, target_vocab)``. While it runs, the course's translation data cannot be read, so the
+    model is trained on what the check passed, never on the pairs it is scored on. The check scores the model
+    on the validation pairs with greedy decoding and returns the trained ``(model, source_vocab, target_vocab)``.
+    """
+    task = "Task 5 (translate back: Lindish -> English)"
+    if isinstance(train_back_translation, dict):
+        fail(task, "pass your training function itself; the check trains it on its own data and scores it")
+    expect_callable(task, train_back_translation, "train_back_translation")
+    train = reverse_pairs(world.translation_pairs("train"))
+    held_out = reverse_pairs(world.translation_pairs("validation"))
+    no_data = {world.translation_pairs: "world.translation_pairs (train only on the pairs you are given)"}
+    states = (random.getstate(), np.random.get_state())  # the learner's code may call set_seed
+    try:
+        with isolated_rng(6), forbidden(task, no_data):
+            answer = train_back_translation(list(train))
+    finally:
+        random.setstate(states[0])
+        np.random.set_state(states[1])
+    if not isinstance(answer, (tuple, list)) or len(answer) != 3:
+        fail(task, f"return (model, source_vocab, target_vocab), got {type(answer).__name__}")
+    model, src_vocab, tgt_vocab = answer
+    scores = evaluate_translation(model, held_out, src_vocab, tgt_vocab)
+    exact_match = expect_number(task, scores["exact_match"], "exact match")
     if exact_match < target:
-        fail(task, f"exact match {exact_match:.3f} is below {target}: train for more epochs")
-    return passed(task, f"exact match {exact_match:.3f}")
+        fail(task, f"exact match {exact_match:.3f} on the held-out pairs is below {target}: train for longer")
+    passed(task, f"trained by the check, exact match {exact_match:.3f} on held-out pairs")
+    return tuple(answer)
