@@ -662,3 +662,132 @@ def train_classifier(
         "train_loss": [sum(losses) / len(losses) for losses in per_epoch],
         "val_acc": history.eval_metric("accuracy")[1],
     }
+
+
+# --------------------------------------------------------------------------------------------------
+# Span tasks: a BiLSTM that labels every token (named entities) or scores answer spans (QA)
+# --------------------------------------------------------------------------------------------------
+
+
+class _TokenBiLSTM(nn.Module):
+    """Embeddings (+ segment embeddings) -> BiLSTM -> one vector per token, shape (B, T, 2 * hidden_dim).
+
+    It takes the batches made for BERT (``input_ids``, ``attention_mask``, ``token_type_ids``), so the
+    span tasks train it with the same loaders and functions as BERT (:mod:`course_utils.spans`).
+    Sequences are packed, so neither direction reads the padding.
+    """
+
+    def __init__(self, vocab_size: int, embed_dim: int, hidden_dim: int, pad_id: int, dropout: float):
+        super().__init__()
+        _check_sizes(vocab_size=vocab_size, embed_dim=embed_dim, hidden_dim=hidden_dim)
+        if not 0 <= pad_id < vocab_size:
+            raise ValueError(f"pad_id={pad_id} is outside the vocabulary (size {vocab_size})")
+        self.pad_id = pad_id
+        self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=pad_id)
+        self.segment = nn.Embedding(2, embed_dim)  # question (0) or context (1), as BERT's token types
+        self.lstm = nn.LSTM(embed_dim, hidden_dim, batch_first=True, bidirectional=True)
+        init_forget_bias(self.lstm)
+        self.dropout = nn.Dropout(dropout)
+
+    def token_vectors(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None,
+        token_type_ids: torch.Tensor | None,
+    ) -> torch.Tensor:
+        _check_ids(input_ids, self.embedding)
+        if attention_mask is None:
+            lengths = _lengths_from_ids(input_ids, self.pad_id)
+        else:
+            lengths = attention_mask.sum(1)
+            _check_lengths(lengths, input_ids)
+        if token_type_ids is None:  # one segment, as BERT assumes
+            token_type_ids = torch.zeros_like(input_ids)
+        x = self.embedding(input_ids) + self.segment(token_type_ids)  # (B, T, E)
+        packed = pack_padded_sequence(self.dropout(x), lengths.cpu(), batch_first=True, enforce_sorted=False)
+        out, _ = self.lstm(packed)
+        out, _ = pad_packed_sequence(out, batch_first=True, total_length=input_ids.shape[1])  # (B, T, 2h)
+        return self.dropout(out)
+
+
+class BiLSTMTagger(_TokenBiLSTM):
+    """A BiLSTM that scores every tag at every token: the pre-BERT named-entity tagger (without a CRF).
+
+    Called like ``BertForTokenClassification``: ``model(input_ids, attention_mask, token_type_ids,
+    labels)`` returns ``.logits`` (B, T, num_labels) and, with labels (B, T) (-100 = ignore), ``.loss``.
+
+    Args:
+        vocab_size: V (``len(tokenizer)`` when the batches come from BERT's tokenizer).
+        embed_dim, hidden_dim: sizes of the token vectors and of the LSTM state per direction.
+        num_labels: number of tags.
+        pad_id: the padding id.
+        dropout: on the embeddings and the LSTM outputs.
+    """
+
+    def __init__(
+        self,
+        vocab_size: int,
+        embed_dim: int,
+        hidden_dim: int,
+        num_labels: int,
+        pad_id: int = 0,
+        dropout: float = 0.1,
+    ):
+        super().__init__(vocab_size, embed_dim, hidden_dim, pad_id, dropout)
+        _check_sizes(num_labels=num_labels)
+        self.classifier = nn.Linear(2 * hidden_dim, num_labels)
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+    ) -> ModelOutput:
+        logits = self.classifier(self.token_vectors(input_ids, attention_mask, token_type_ids))  # (B, T, C)
+        loss = None
+        if labels is not None:
+            if labels.shape != input_ids.shape:
+                raise ValueError(
+                    f"labels have shape {tuple(labels.shape)}, expected {tuple(input_ids.shape)}"
+                )
+            loss = F.cross_entropy(logits.flatten(0, 1), labels.flatten(), ignore_index=-100)
+        return ModelOutput(loss=loss, logits=logits)
+
+
+class LSTMSpanExtractor(_TokenBiLSTM):
+    """A BiLSTM over ``[CLS] question [SEP] context [SEP]`` with a start score and an end score per token.
+
+    Called like ``BertForQuestionAnswering``: ``model(input_ids, attention_mask, token_type_ids,
+    start_positions, end_positions)`` returns ``.start_logits`` and ``.end_logits`` (B, T) (padding gets
+    -inf) and, with both positions (B,), ``.loss``: the mean of the start and end cross-entropies. Only
+    the left-to-right direction has read the question when it reaches the context.
+
+    Args: as :class:`BiLSTMTagger`, without ``num_labels``.
+    """
+
+    def __init__(
+        self, vocab_size: int, embed_dim: int, hidden_dim: int, pad_id: int = 0, dropout: float = 0.1
+    ):
+        super().__init__(vocab_size, embed_dim, hidden_dim, pad_id, dropout)
+        self.qa_outputs = nn.Linear(2 * hidden_dim, 2)
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
+        start_positions: torch.Tensor | None = None,
+        end_positions: torch.Tensor | None = None,
+    ) -> ModelOutput:
+        vectors = self.token_vectors(input_ids, attention_mask, token_type_ids)
+        start_logits, end_logits = self.qa_outputs(vectors).unbind(-1)  # (B, T) each
+        padding = input_ids == self.pad_id if attention_mask is None else attention_mask == 0
+        start_logits = start_logits.masked_fill(padding, float("-inf"))
+        end_logits = end_logits.masked_fill(padding, float("-inf"))
+        loss = None
+        if start_positions is not None and end_positions is not None:
+            loss = (
+                F.cross_entropy(start_logits, start_positions) + F.cross_entropy(end_logits, end_positions)
+            ) / 2
+        return ModelOutput(loss=loss, start_logits=start_logits, end_logits=end_logits)
