@@ -8,12 +8,15 @@ For each task and each number of labels, five models learn from the same labelle
 - ``BERT, pretrained``: the same network starting from the shipped checkpoint, fine-tuned;
 - ``BERT, frozen + LR``: the shipped checkpoint, frozen, as features for a logistic regression.
 
+Four tasks: sentiment and the sentence-pair task (test accuracy), NER (test entity F1) and QA (test
+exact match and F1); the token tasks' methods live in ``span_tasks.py``.
+
 The neural models train for about the same number of optimizer steps at every size (more epochs when
 there are fewer examples), and each keeps its best epoch on the full validation split; the BERTs try
 two learning rates and keep the one with the better validation accuracy. Test accuracy is the mean over
 seeds (the examples drawn and the initial weights change with the seed).
 
-    python benchmarks/pretraining_value.py                       # sentiment and pairs, all sizes
+    python benchmarks/pretraining_value.py                       # every task, every size
     python benchmarks/pretraining_value.py --tasks sentiment --sizes 200 --seeds 0 1 2
 
 Results go to ``benchmarks/results/pretraining_value.json`` and ``.png``, with the machine and the
@@ -31,6 +34,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import span_tasks  # this folder's own module: NER and QA, with the budget both scripts share
 import torch
 from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -50,20 +54,27 @@ from course_utils.train import accuracy
 from course_utils.utils import machine_description, set_seed
 
 RESULTS = Path(__file__).resolve().parent / "results"
-METHODS = ("bag of words", "LSTM", "BERT, random init", "BERT, pretrained", "BERT, frozen + LR")
-SIZES = (50, 100, 200, 500, 1000, "all")
-STEPS = 300  # optimizer steps per run, whatever the number of examples
-BERT_LRS = {"BERT, random init": (5e-4, 1e-3), "BERT, pretrained": (2e-4, 5e-4)}
+METHODS = span_tasks.METHODS
+SIZES = span_tasks.SIZES
+STEPS = span_tasks.STEPS  # optimizer steps per run, whatever the number of examples
+# The score each task is ranked by (QA also reports exact match).
+METRICS = {"sentiment": "accuracy", "pairs": "accuracy", "ner": "f1", "qa": "f1"}
+BERT_LRS = span_tasks.BERT_LRS  # two learning rates per BERT; validation picks one
 
 
-def task_data(task: str, split: str) -> tuple[list, list[int]]:
-    """Inputs (texts, or (premise, hypothesis) pairs) and labels of one split of a task."""
+def task_data(task: str, split: str):
+    """One split of a task: ``(inputs, labels)`` for sentiment and pairs (inputs are texts or
+    (premise, hypothesis) pairs); a list of ``(words, tags)`` for NER; a list of questions for QA."""
+    if task == "ner":
+        return span_tasks.ner_data(split)
+    if task == "qa":
+        return span_tasks.qa_data(split)
     if task == "sentiment":
         return world.sentiment_reviews(split)
     if task == "pairs":
         rows = world.pair_examples(split)
         return [(r["premise"], r["hypothesis"]) for r in rows], [r["label"] for r in rows]
-    raise ValueError(f"unknown task {task!r}; known: sentiment, pairs")
+    raise ValueError(f"unknown task {task!r}; known: {', '.join(METRICS)}")
 
 
 def as_text(x) -> str:
@@ -86,8 +97,7 @@ def sample(inputs: list, labels: list[int], size, seed: int) -> tuple[list, list
     return [inputs[i] for i in chosen], [labels[i] for i in chosen]
 
 
-def epochs_for(n: int, batch_size: int = 32) -> int:
-    return max(3, min(100, round(STEPS / max(1, n // batch_size))))
+epochs_for = span_tasks.epochs_for  # more epochs when there are fewer examples
 
 
 def run_bag_of_words(train, val, test, seed) -> float:
@@ -146,7 +156,7 @@ def run_frozen(train, val, test, seed, encoder, tokenizer) -> float:
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--tasks", nargs="+", default=["sentiment", "pairs"])
+    parser.add_argument("--tasks", nargs="+", default=list(METRICS), choices=list(METRICS))
     parser.add_argument("--sizes", nargs="+", default=[str(s) for s in SIZES])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS, metavar="METHOD")
@@ -172,32 +182,41 @@ def main(argv: list[str] | None = None) -> dict:
     start = time.perf_counter()
     for task in args.tasks:
         train_all, val, test = (task_data(task, split) for split in world.SPLITS)
-        num_labels = len(set(train_all[1]))
+        span_task = task in ("ner", "qa")
+        num_labels = None if span_task else len(set(train_all[1]))
         table = results.setdefault(task, {})
         for size in sizes:
             row = table.setdefault(str(size), {})
             seeds = args.seeds if size != "all" else args.seeds[:1]  # all the data: no draw to vary
             for method in args.methods:
-                scores = []
+                runs = []
                 for seed in seeds:
+                    if span_task:
+                        train = span_tasks.sample(train_all, size, seed)
+                        run = span_tasks.run_ner if task == "ner" else span_tasks.run_qa
+                        runs.append(run(method, train, val, test, seed, tokenizer, checkpoint, encoder))
+                        continue
                     train = sample(*train_all, size, seed)
                     if method == "bag of words":
-                        scores.append(run_bag_of_words(train, val, test, seed))
+                        score = run_bag_of_words(train, val, test, seed)
                     elif method == "LSTM":
-                        scores.append(run_lstm(train, val, test, seed, num_labels))
+                        score = run_lstm(train, val, test, seed, num_labels)
                     elif method == "BERT, frozen + LR":
-                        scores.append(run_frozen(train, val, test, seed, encoder, tokenizer))
+                        score = run_frozen(train, val, test, seed, encoder, tokenizer)
                     else:
-                        scores.append(
-                            run_bert(method, train, val, test, seed, num_labels, tokenizer, checkpoint)
-                        )
+                        score = run_bert(method, train, val, test, seed, num_labels, tokenizer, checkpoint)
+                    runs.append({"accuracy": score})
+                scores = [float(r[METRICS[task]]) for r in runs]
                 row[method] = {
+                    "metric": METRICS[task],
                     "mean": statistics.mean(scores),
                     "std": statistics.pstdev(scores),
                     "scores": scores,
                 }
+                if task == "qa":
+                    row[method]["exact_match"] = statistics.mean(float(r["exact_match"]) for r in runs)
                 print(
-                    f"{task:9s} {size!s:>5} {method:20s} {statistics.mean(scores):.3f} "
+                    f"{task:9s} {size!s:>5} {method:20s} {METRICS[task]} {statistics.mean(scores):.3f} "
                     f"± {statistics.pstdev(scores):.3f}  {[round(s, 3) for s in scores]}",
                     flush=True,
                 )
@@ -215,18 +234,24 @@ def plot(results: dict, tasks: list[str], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(tasks), figsize=(5.5 * len(tasks), 4), squeeze=False)
-    for ax, task in zip(axes[0], tasks):
+    cols = min(2, len(tasks))
+    rows = (len(tasks) + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(5.5 * cols, 4 * rows), squeeze=False)
+    for ax in axes.flat[len(tasks) :]:
+        ax.axis("off")
+    for ax, task in zip(axes.flat, tasks):
         table = results[task]
         sizes = list(table)
-        x = [int(s) if s != "all" else len(task_data(task, "train")[1]) for s in sizes]
+        data = task_data(task, "train")
+        x = [int(s) if s != "all" else len(data if task in ("ner", "qa") else data[1]) for s in sizes]
         for method in METHODS:
             if all(method in table[s] for s in sizes):
                 means = np.array([table[s][method]["mean"] for s in sizes])
                 stds = np.array([table[s][method]["std"] for s in sizes])
                 ax.plot(x, means, marker="o", label=method)
                 ax.fill_between(x, means - stds, means + stds, alpha=0.15)
-        ax.set(xscale="log", xlabel="labelled training examples", ylabel="test accuracy", title=task)
+        label = {"accuracy": "test accuracy", "f1": "test F1"}[METRICS[task]]
+        ax.set(xscale="log", xlabel="labelled training examples", ylabel=label, title=task)
         ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize=8)
     fig.tight_layout()

@@ -2,7 +2,8 @@
 
 * :class:`MlmMasking` / :func:`mask_tokens` - BERT's masked-language-model corruption (15 % chosen;
   80/10/10).
-* :func:`make_nsp_pairs` - next-sentence-prediction pairs from documents (50 % IsNext / 50 % NotNext).
+* :func:`make_nsp_pairs` - next-sentence-prediction pairs from documents (50 % IsNext / 50 % NotNext);
+  :func:`make_segment_pairs` - the same with multi-sentence segments that fill the input, as BERT.
 * :class:`PretrainingDataset` + :class:`PretrainingCollator` - batches ``BertForPreTraining(**batch)``
   takes directly, padded per batch and masked afresh every time a batch is made.
 * :class:`TextClassificationDataset` + :class:`DynamicPaddingCollator` (:func:`pad_examples`) - batches
@@ -263,6 +264,105 @@ def _not_next(
     )
 
 
+def make_segment_pairs(
+    documents: Sequence[Sequence[str]],
+    *,
+    seed: int,
+    max_tokens: int,
+    count_tokens: Any = None,
+    short_fraction: float = 0.1,
+) -> list[tuple[str, str, int]]:
+    """NSP pairs of *segments* (runs of whole sentences) that fill ``max_tokens``, as BERT built them.
+
+    :func:`make_nsp_pairs` pairs single sentences, so a model sees two sentences at a time. BERT's
+    pretraining data instead cut each document into chunks of consecutive sentences that fill the
+    sequence, split each chunk at a random sentence boundary into segment A and segment B, and for
+    half of the chunks replaced B with a run of sentences from another document (NotNext). The model
+    then reads whole paragraphs, so masked words can be predicted from what the paragraph said earlier
+    (RoBERTa found single-sentence pairs hurt downstream tasks). Here:
+
+    * each document is cut into chunks of at least two sentences and about ``max_tokens`` tokens (for
+      ``short_fraction`` of the chunks a shorter random target, so that short inputs are seen too);
+    * exactly half of the chunks (one more or less) keep their own B (IsNext, label 0); the others get
+      a run of sentences of another document that starts at a random sentence (NotNext, label 1).
+
+    Args:
+        documents: a list of documents, each a list of sentences in order.
+        seed: makes the pairs repeatable (the global RNG is not used).
+        max_tokens: tokens of A and B together, special tokens excluded (``max_length - 3``).
+        count_tokens: ``sentence -> number of tokens``; default: the number of words.
+        short_fraction: share of chunks cut to a shorter random length.
+
+    Returns:
+        ``(segment_a, segment_b, label)`` triples (sentences joined by spaces), shuffled.
+    """
+    seed = check_seed(seed)
+    if isinstance(documents, str) or not isinstance(documents, Sequence) or len(documents) == 0:
+        raise TypeError("documents must be a non-empty list of documents, each a list of sentence strings")
+    if as_int(max_tokens) is None or max_tokens < 2:
+        raise ValueError(f"max_tokens={max_tokens!r} must be an int >= 2 (a token of A and one of B)")
+    if isinstance(short_fraction, bool) or not 0.0 <= short_fraction <= 1.0:
+        raise ValueError(f"short_fraction must be in [0, 1], got {short_fraction!r}")
+    count = count_tokens or (lambda sentence: len(sentence.split()))
+    for i, doc in enumerate(documents):
+        if isinstance(doc, str) or not all(isinstance(x, str) and x.strip() for x in doc):
+            raise TypeError(f"documents[{i}] must be a list of non-blank sentence strings")
+    if sum(len(doc) > 0 for doc in documents) < 2:
+        raise ValueError("NotNext segments come from other documents: give at least two documents")
+
+    rng = random.Random(seed)
+    chunks: list[tuple[int, list[str]]] = []
+    for d, doc in enumerate(documents):
+        own: list[list[str]] = []
+        current: list[str] = []
+        length, target = 0, _target_length(rng, max_tokens, short_fraction)
+        for sentence in doc:
+            n = count(sentence)
+            if len(current) >= 2 and length + n > target:  # the chunk is full
+                own.append(current)
+                current, length, target = [], 0, _target_length(rng, max_tokens, short_fraction)
+            current.append(sentence)
+            length += n
+        if len(current) == 1 and own:  # a last lone sentence joins the chunk before it
+            own[-1].append(current[0])
+        elif len(current) >= 2:
+            own.append(current)
+        chunks += [(d, chunk) for chunk in own]
+    if not chunks:
+        raise ValueError("no document has 2 or more sentences; NSP needs consecutive sentences")
+
+    rng.shuffle(chunks)
+    half = len(chunks) // 2 + rng.randrange(2) * (len(chunks) % 2)
+    others = [e for e, doc in enumerate(documents) if doc]
+    pairs = []
+    for k, (d, chunk) in enumerate(chunks):
+        cut = rng.randint(1, len(chunk) - 1)
+        a = chunk[:cut]
+        if k < half:
+            pairs.append((" ".join(a), " ".join(chunk[cut:]), IS_NEXT))
+            continue
+        e = d
+        while e == d:
+            e = rng.choice(others)
+        other = documents[e]
+        start = rng.randrange(len(other))
+        budget = max_tokens - sum(count(x) for x in a)
+        b = [other[start]]
+        for sentence in other[start + 1 :]:
+            budget -= count(b[-1])
+            if count(sentence) > budget:
+                break
+            b.append(sentence)
+        pairs.append((" ".join(a), " ".join(b), NOT_NEXT))
+    rng.shuffle(pairs)
+    return pairs
+
+
+def _target_length(rng: random.Random, max_tokens: int, short_fraction: float) -> int:
+    """The length a chunk is filled to: ``max_tokens``, or for ``short_fraction`` of them less."""
+    return rng.randint(2, max_tokens) if rng.random() < short_fraction else max_tokens
+
+
 def _check_max_length(value: Any, minimum: int, what: str, optional: bool = False) -> None:
     """``max_length`` must be an int >= ``minimum`` (or ``None`` when ``optional``)."""
     if value is None and optional:
@@ -320,17 +420,47 @@ class PretrainingDataset(_TokenizedExamples):
         tokenizer: a fast tokenizer (e.g. ``tokenizer.load_tokenizer()``).
         max_length: pairs longer than this are cut, longest sentence first (``"longest_first"``).
             Must be at least 5 ([CLS], [SEP], [SEP] and one token of each sentence).
-        seed: seed of :func:`make_nsp_pairs`.
+        seed: seed of the pairs.
+        segments: pairs of multi-sentence segments that fill ``max_length``
+            (:func:`make_segment_pairs`, as BERT) instead of pairs of single sentences
+            (:func:`make_nsp_pairs`).
+        dupe_factor: build the pairs this many times with seeds ``seed``, ``seed + 1``, ... (different
+            cuts and NotNext partners; BERT's ``dupe_factor``).
     """
 
     label_key = "next_sentence_label"
 
     def __init__(
-        self, documents: Sequence[Sequence[str]], tokenizer: Any, *, max_length: int = 64, seed: int = 0
+        self,
+        documents: Sequence[Sequence[str]],
+        tokenizer: Any,
+        *,
+        max_length: int = 64,
+        seed: int = 0,
+        segments: bool = False,
+        dupe_factor: int = 1,
     ):
         _check_max_length(max_length, 5, "a pair [CLS] a [SEP] b [SEP]")
         _check_tokenizer(tokenizer)
-        self.pairs = make_nsp_pairs(documents, seed=seed)
+        if as_int(dupe_factor) is None or dupe_factor < 1:
+            raise ValueError(f"dupe_factor={dupe_factor!r} must be a positive int (copies of the data)")
+        seed = check_seed(seed)
+        if segments:
+            sentences = list(dict.fromkeys(s for doc in documents for s in doc))
+            counts = dict(
+                zip(sentences, map(len, tokenizer(sentences, add_special_tokens=False)["input_ids"]))
+            )
+            self.pairs = [
+                pair
+                for copy in range(dupe_factor)
+                for pair in make_segment_pairs(
+                    documents, seed=seed + copy, max_tokens=max_length - 3, count_tokens=counts.__getitem__
+                )
+            ]
+        else:
+            self.pairs = [
+                pair for copy in range(dupe_factor) for pair in make_nsp_pairs(documents, seed=seed + copy)
+            ]
         self.max_length = max_length
         firsts = [a for a, _, _ in self.pairs]
         seconds = [b for _, b, _ in self.pairs]

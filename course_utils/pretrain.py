@@ -2,8 +2,9 @@
 
 ``python -m course_utils.pretrain --out runs/pretrained`` trains
 ``BertForPreTraining(BertConfig.course_small(vocab_size=len(tokenizer)))`` on the documents of
-``world.pretraining_corpus("train")`` (stories, reviews, news, quizzes, diaries) and writes a model folder: ``config.json``, ``model.safetensors``, the
-tokenizer files and ``training_log.json`` (the command, the history, the time taken, the machine and the
+``world.pretraining_corpus("train")`` (stories, reviews, news, quizzes, diaries), each input a pair of
+sentences (``--pairs segments``: two runs of sentences that fill ``max_length``, as BERT's were), and
+writes a model folder: ``config.json``, ``model.safetensors``, the tokenizer files and ``training_log.json`` (the command, the history, the time taken, the machine and the
 held-out scores). The course ships one such folder in ``course_utils/assets/pretrained/``;
 :func:`load_pretrained` loads it, never from the network.
 """
@@ -59,12 +60,30 @@ MIN_LENGTH = 5
 MAX_POSITIONS = BertConfig.course_small().max_position_embeddings
 
 # The settings of the shipped checkpoint (chosen by short measured runs; see DATA_CARD.md).
-DEFAULTS = dict(steps=2500, batch_size=128, max_length=64, lr=2e-3, warmup=0.06, seed=0, eval_every=250)
+DEFAULTS = dict(
+    steps=2500,
+    batch_size=128,
+    max_length=64,
+    lr=2e-3,
+    warmup=0.06,
+    seed=0,
+    eval_every=250,
+    pairs="sentences",  # "sentences": two single sentences; "segments": runs that fill max_length, as BERT
+    dupe_factor=1,  # build the training pairs this many times, with different cuts (BERT's dupe_factor)
+)
+PAIRS = ("segments", "sentences")
 
 
 # ----------------------------------------------------------------------------------------------------
 # Data
 # ----------------------------------------------------------------------------------------------------
+
+
+def _segments(pairs: str) -> bool:
+    """``pairs="segments"`` (BERT's multi-sentence segments) or ``"sentences"`` (one sentence each)."""
+    if pairs not in PAIRS:
+        raise ValueError(f"pairs={pairs!r} must be one of {PAIRS}")
+    return pairs == "segments"
 
 
 def _documents(split: str, seed: int, max_documents: int | None) -> list[list[str]]:
@@ -77,10 +96,18 @@ def _documents(split: str, seed: int, max_documents: int | None) -> list[list[st
 
 
 def _fixed_batches(
-    documents: list[list[str]], tokenizer: Any, *, batch_size: int, max_length: int, seed: int
+    documents: list[list[str]],
+    tokenizer: Any,
+    *,
+    batch_size: int,
+    max_length: int,
+    seed: int,
+    pairs: str = DEFAULTS["pairs"],
 ) -> list[dict[str, torch.Tensor]]:
     """Held-out batches masked once with a seeded collator: every evaluation scores the same masks."""
-    dataset = PretrainingDataset(documents, tokenizer, max_length=max_length, seed=seed)
+    dataset = PretrainingDataset(
+        documents, tokenizer, max_length=max_length, seed=seed, segments=_segments(pairs)
+    )
     collate = PretrainingCollator(tokenizer, seed=seed)
     return list(DataLoader(dataset, batch_size=batch_size, shuffle=False, collate_fn=collate))
 
@@ -160,24 +187,27 @@ def evaluate_pretrained(
     max_documents: int | None = None,
     batch_size: int = 128,
     max_length: int = 64,
+    pairs: str = DEFAULTS["pairs"],
     device: torch.device | str | None = None,
 ) -> dict[str, float]:
-    """Score a pretrained model on held-out stories (seeded masking, so the numbers repeat).
+    """Score a pretrained model on held-out documents (seeded masking, so the numbers repeat).
 
     Args:
         model: a ``BertForPreTraining``.
         tokenizer: its tokenizer.
-        split: ``"validation"`` or ``"test"`` stories (``"train"`` works too, for comparison).
+        split: ``"validation"`` or ``"test"`` documents (``"train"`` works too, for comparison).
         seed: seeds the NSP pairs and the masks.
         max_documents: score only the first documents (faster; None = all).
-        batch_size, max_length: as in pretraining.
+        batch_size, max_length, pairs: as in pretraining.
         device: where to run (default: where the model is).
 
     Returns:
         ``{"masked_token_accuracy": ..., "nsp_accuracy": ..., ...}``; see :func:`pretraining_metrics`.
     """
     docs = _documents(split, 0, max_documents)
-    batches = _fixed_batches(docs, tokenizer, batch_size=batch_size, max_length=max_length, seed=seed)
+    batches = _fixed_batches(
+        docs, tokenizer, batch_size=batch_size, max_length=max_length, seed=seed, pairs=pairs
+    )
     most = Counter(t for b in batches for t in b["labels"][b["labels"] != -100].tolist()).most_common(1)[0][0]
     metrics: dict[str, Any] = pretraining_metrics(model, batches, device)
     metrics["most_frequent_masked_token"] = tokenizer.convert_ids_to_tokens(most)
@@ -210,6 +240,8 @@ def pretrain(
     warmup: float | int = DEFAULTS["warmup"],
     seed: int = DEFAULTS["seed"],
     eval_every: int | None = DEFAULTS["eval_every"],
+    pairs: str = DEFAULTS["pairs"],
+    dupe_factor: int = DEFAULTS["dupe_factor"],
     max_documents: int | None = None,
     checkpoint_dir: str | Path | None = None,
     checkpoint_every: int | None = None,
@@ -226,7 +258,12 @@ def pretrain(
         steps, batch_size, lr, warmup: the optimisation (AdamW, linear warmup then decay).
         max_length: longest ``[CLS] a [SEP] b [SEP]`` pair, in tokens.
         seed: model initialisation, NSP pairs, masks and data order.
-        eval_every: steps between evaluations on the validation stories.
+        eval_every: steps between evaluations on the validation documents.
+        pairs: ``"sentences"`` (default): each input is two single sentences; ``"segments"``: two
+            runs of whole sentences that fill ``max_length``, as BERT's were (see
+            :func:`course_utils.data.make_segment_pairs`).
+        dupe_factor: build the training pairs this many times with different cuts and NotNext
+            partners (BERT's ``dupe_factor``), so that a long run does not see the same pairs.
         max_documents: use only the first documents of each split (for quick tests).
         checkpoint_dir, checkpoint_every, resume: full training checkpoints (with optimizer state) to
             resume an interrupted run; they stay out of ``out_dir``.
@@ -254,14 +291,23 @@ def pretrain(
     model = BertForPreTraining(BertConfig.course_small(vocab_size=len(tokenizer)))
 
     train_docs = _documents("train", 0, max_documents)
-    dataset = PretrainingDataset(train_docs, tokenizer, max_length=max_length, seed=seed)
+    dataset = PretrainingDataset(
+        train_docs,
+        tokenizer,
+        max_length=max_length,
+        seed=seed,
+        segments=_segments(pairs),
+        dupe_factor=dupe_factor,
+    )
     # new masks every batch, from the collator's own seeded generator (saved in checkpoints)
     collate = PretrainingCollator(tokenizer, seed=seed)
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=True, drop_last=True, collate_fn=collate)
     if len(loader) == 0:
         raise ValueError(f"{len(dataset)} training pairs make no full batch of {batch_size}")
     val_docs = _documents("validation", 0, max_documents)
-    val_batches = _fixed_batches(val_docs, tokenizer, batch_size=batch_size, max_length=max_length, seed=seed)
+    val_batches = _fixed_batches(
+        val_docs, tokenizer, batch_size=batch_size, max_length=max_length, seed=seed, pairs=pairs
+    )
 
     history = train(
         model,
@@ -291,6 +337,7 @@ def pretrain(
         max_documents=max_documents,
         batch_size=batch_size,
         max_length=max_length,
+        pairs=pairs,
     )
 
     out = Path(out_dir)
@@ -307,6 +354,8 @@ def pretrain(
             "warmup": warmup,
             "seed": seed,
             "eval_every": eval_every,
+            "pairs": pairs,
+            "dupe_factor": dupe_factor,
             "max_documents": max_documents,
             "weight_decay": 0.01,
             "max_grad_norm": 1.0,
@@ -469,7 +518,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """``python -m course_utils.pretrain [--steps N] [--out DIR] [--seed S] [--batch-size B] [--max-length L]``."""
     parser = argparse.ArgumentParser(
         prog="python -m course_utils.pretrain",
-        description="Pretrain the course's mini-BERT (MLM + NSP) on the course stories.",
+        description="Pretrain the course's mini-BERT (MLM + NSP) on the course corpus.",
     )
     parser.add_argument("--steps", type=_positive_int, default=DEFAULTS["steps"])
     parser.add_argument("--out", default="runs/pretrained", help="model folder to write")
@@ -484,6 +533,18 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         help="fraction of the steps, or a number of steps",
     )
     parser.add_argument("--eval-every", type=_positive_int, default=DEFAULTS["eval_every"])
+    parser.add_argument(
+        "--pairs",
+        choices=PAIRS,
+        default=DEFAULTS["pairs"],
+        help="segments: runs of sentences that fill --max-length (BERT); sentences: one sentence each",
+    )
+    parser.add_argument(
+        "--dupe-factor",
+        type=_positive_int,
+        default=DEFAULTS["dupe_factor"],
+        help="build the training pairs this many times, with different cuts",
+    )
     parser.add_argument(
         "--max-documents", type=_max_documents, default=None, help="use only the first documents"
     )
@@ -525,6 +586,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         warmup=args.warmup,  # a fraction, or (>= 1) a number of steps
         seed=args.seed,
         eval_every=args.eval_every,
+        pairs=args.pairs,
+        dupe_factor=args.dupe_factor,
         max_documents=args.max_documents,
         checkpoint_dir=args.checkpoint_dir,
         checkpoint_every=args.checkpoint_every,

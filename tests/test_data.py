@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 import torch
 from torch.utils.data import DataLoader
@@ -18,6 +20,7 @@ from course_utils.data import (
     PretrainingDataset,
     TextClassificationDataset,
     make_nsp_pairs,
+    make_segment_pairs,
     mask_tokens,
     pad_examples,
 )
@@ -258,6 +261,59 @@ def test_nsp_pairs_are_repeatable_and_checked():
         make_nsp_pairs(["One. Two.", "Three. Four."], seed=0)
 
 
+def _runs(docs):
+    """Every run of consecutive sentences, joined as make_segment_pairs joins them -> its documents."""
+    runs: dict[str, set[int]] = {}
+    for d, doc in enumerate(docs):
+        for i in range(len(doc)):
+            for j in range(i + 1, len(doc) + 1):
+                runs.setdefault(" ".join(doc[i:j]), set()).add(d)
+    return runs
+
+
+def test_segment_pairs_fill_the_input_and_keep_bert_s_labels():
+    rng = random.Random(0)  # documents whose sentences are all different: "d3s1 w w w." ...
+    docs = [
+        [f"d{d}s{i} " + " ".join(["w"] * rng.randint(2, 12)) + "." for i in range(rng.randint(2, 12))]
+        for d in range(300)
+    ]
+    where = {sentence: (d, i) for d, doc in enumerate(docs) for i, sentence in enumerate(doc)}
+
+    def run(segment: str) -> tuple[int, int, int]:  # (document, first sentence, last sentence)
+        found = [where[x.strip() + "."] for x in segment.split(".")[:-1]]
+        (d, first), (_, last) = found[0], found[-1]
+        assert [f for f in found] == [(d, i) for i in range(first, last + 1)], "whole consecutive sentences"
+        return d, first, last
+
+    pairs = make_segment_pairs(docs, seed=0, max_tokens=40)
+    labels = [label for *_, label in pairs]
+    assert abs(labels.count(IS_NEXT) - labels.count(NOT_NEXT)) <= 1
+    for a, b, label in pairs:
+        (da, _, last), (db, first, _) = run(a), run(b)
+        if label == IS_NEXT:
+            assert (db, first) == (da, last + 1), "IsNext: B continues A"
+        else:
+            assert db != da, "NotNext: B comes from another document"
+    words = [len(f"{a} {b}".split()) for a, b, _ in pairs]
+    assert sum(w <= 40 for w in words) / len(words) > 0.9  # over only when 2 sentences are longer
+    single = [len(f"{a} {b}".split()) for a, b, _ in make_nsp_pairs(docs, seed=0)]
+    assert sum(words) / len(words) > 1.7 * sum(single) / len(single), "several sentences, not one"
+
+
+def test_segment_pairs_are_repeatable_and_checked():
+    docs = world.story_corpus("validation")[:50]
+    assert make_segment_pairs(docs, seed=1, max_tokens=30) == make_segment_pairs(docs, seed=1, max_tokens=30)
+    assert make_segment_pairs(docs, seed=1, max_tokens=30) != make_segment_pairs(docs, seed=2, max_tokens=30)
+    with pytest.raises(ValueError, match="at least two documents"):
+        make_segment_pairs([["One.", "Two.", "Three."]], seed=0, max_tokens=30)
+    with pytest.raises(ValueError, match="2 or more sentences"):
+        make_segment_pairs([["Only one."], ["Just one."]], seed=0, max_tokens=30)
+    with pytest.raises(ValueError, match="max_tokens"):
+        make_segment_pairs(docs, seed=0, max_tokens=1)
+    with pytest.raises(TypeError, match="list of non-blank sentence strings"):
+        make_segment_pairs(["One. Two.", "Three. Four."], seed=0, max_tokens=30)
+
+
 # --- pretraining dataset and collator -------------------------------------------------------------
 
 
@@ -274,6 +330,19 @@ def test_pretraining_items_are_cls_a_sep_b_sep(tok):
         assert types == [0] * (first_sep + 1) + [1] * (len(ids) - first_sep - 1)
     with pytest.raises(ValueError, match="at least 5"):
         PretrainingDataset(world.story_corpus("validation")[:10], tok, max_length=4)
+
+
+def test_pretraining_dataset_of_segments(tok):
+    docs = world.pretraining_corpus("validation")[:200]
+    ds = PretrainingDataset(docs, tok, max_length=48, seed=0, segments=True, dupe_factor=3)
+    one = PretrainingDataset(docs, tok, max_length=48, seed=0, segments=True)
+    assert 2.5 * len(one) <= len(ds) <= 3.5 * len(one)
+    lengths = [len(ds[n]["input_ids"]) for n in range(len(ds))]
+    assert max(lengths) <= 48 and sum(lengths) / len(lengths) > 30
+    assert abs(sum(ds.labels) / len(ds) - 0.5) < 0.01
+    assert ds.pairs[: len(one)] == one.pairs and ds.pairs[len(one) :] != ds.pairs[: len(ds) - len(one)]
+    with pytest.raises(ValueError, match="dupe_factor"):
+        PretrainingDataset(docs, tok, segments=True, dupe_factor=0)
 
 
 def test_pretraining_batches_feed_the_model(tok):
