@@ -165,6 +165,11 @@ def main(argv: list[str] | None = None) -> dict:
     )
     parser.add_argument("--out", default=str(RESULTS / "pretraining_value"), help="path without extension")
     parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="add these runs to the results already in --out (same checkpoint) instead of replacing them",
+    )
+    parser.add_argument(
         "--checkpoint", default=str(PRETRAINED_DIR), help="a folder written by the pretrain command"
     )
     args = parser.parse_args(argv)
@@ -173,12 +178,15 @@ def main(argv: list[str] | None = None) -> dict:
     checkpoint = Path(args.checkpoint)
     tokenizer = load_tokenizer(checkpoint)
     encoder = BertForPreTraining.from_pretrained(checkpoint).bert
-    results: dict = {
-        "command": "python benchmarks/pretraining_value.py "
-        + " ".join(sys.argv[1:] if argv is None else argv)
-    }
-    results["machine"] = machine_description("cpu")
-    results["checkpoint"] = json.loads((checkpoint / "training_log.json").read_text()).get("command")
+    command = "python benchmarks/pretraining_value.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    made_with = json.loads((checkpoint / "training_log.json").read_text()).get("command")
+    out = Path(args.out)
+    results: dict = {"commands": [command], "machine": machine_description("cpu"), "checkpoint": made_with}
+    if args.merge and out.with_suffix(".json").is_file():
+        results = json.loads(out.with_suffix(".json").read_text())
+        if results.get("checkpoint") != made_with:
+            parser.error(f"--merge: {out.with_suffix('.json')} was made with another checkpoint")
+        results["commands"] = results.get("commands", [results.pop("command", None)]) + [command]
     start = time.perf_counter()
     for task in args.tasks:
         train_all, val, test = (task_data(task, split) for split in world.SPLITS)
@@ -220,12 +228,19 @@ def main(argv: list[str] | None = None) -> dict:
                     f"± {statistics.pstdev(scores):.3f}  {[round(s, 3) for s in scores]}",
                     flush=True,
                 )
-    results["seconds"] = time.perf_counter() - start
-    out = Path(args.out)
+    results["seconds"] = results.get("seconds", 0.0) + time.perf_counter() - start
+    for task in METRICS:  # sizes in increasing order, whatever order the runs came in
+        if task in results:
+            results[task] = {size: results[task][size] for size in sorted(results[task], key=_size_order)}
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".json").write_text(json.dumps(results, indent=1) + "\n")
-    plot(results, args.tasks, out.with_suffix(".png"))
+    plot(results, [t for t in METRICS if t in results], out.with_suffix(".png"))
     return results
+
+
+def _size_order(size: str) -> float:
+    """Sort key of a size: "50" < "200" < "all"."""
+    return float("inf") if size == "all" else int(size)
 
 
 def plot(results: dict, tasks: list[str], path: Path) -> None:
@@ -241,7 +256,7 @@ def plot(results: dict, tasks: list[str], path: Path) -> None:
         ax.axis("off")
     for ax, task in zip(axes.flat, tasks):
         table = results[task]
-        sizes = list(table)
+        sizes = sorted(table, key=_size_order)
         data = task_data(task, "train")
         x = [int(s) if s != "all" else len(data if task in ("ner", "qa") else data[1]) for s in sizes]
         for method in METHODS:
