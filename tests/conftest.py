@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import random
+
+import numpy as np
 import pytest
 import torch
 
@@ -16,3 +19,16 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture
+def global_random_state_untouched():
+    """A check must not reseed or advance the learner's generators (torch, NumPy, Python).
+
+    Use with ``pytestmark = pytest.mark.usefixtures("global_random_state_untouched")``.
+    """
+    before = (torch.get_rng_state(), np.random.get_state()[1].copy(), random.getstate())
+    yield
+    assert torch.equal(torch.get_rng_state(), before[0]), "torch's global random state changed"
+    assert np.array_equal(np.random.get_state()[1], before[1]), "NumPy's global random state changed"
+    assert random.getstate() == before[2], "Python's global random state changed"

@@ -7,10 +7,8 @@ left the learner's global random state as it found it.
 
 from __future__ import annotations
 
-import random
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 
@@ -19,17 +17,7 @@ from course_utils.checks import CheckError, unit00, unit01, unit02, unit03, unit
 
 UNITS = (unit00, unit01, unit02, unit03, unit04, unit05)
 
-pytestmark = pytest.mark.usefixtures("one_thread")
-
-
-@pytest.fixture(autouse=True)
-def global_random_state_untouched():
-    """A check must not reseed or advance the learner's generators (torch, NumPy, Python)."""
-    before = (torch.get_rng_state(), np.random.get_state()[1].copy(), random.getstate())
-    yield
-    assert torch.equal(torch.get_rng_state(), before[0]), "torch's global random state changed"
-    assert np.array_equal(np.random.get_state()[1], before[1]), "NumPy's global random state changed"
-    assert random.getstate() == before[2], "Python's global random state changed"
+pytestmark = pytest.mark.usefixtures("one_thread", "global_random_state_untouched")
 
 
 def test_every_check_is_tested_here():

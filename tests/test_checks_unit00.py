@@ -7,7 +7,6 @@ left the learner's global random state as it found it.
 from __future__ import annotations
 
 import math
-import random
 
 import numpy as np
 import pytest
@@ -16,16 +15,7 @@ import torch.nn.functional as F
 
 from course_utils.checks import CheckError, unit00
 
-pytestmark = pytest.mark.usefixtures("one_thread")
-
-
-@pytest.fixture(autouse=True)
-def global_random_state_untouched():
-    before = (torch.get_rng_state(), np.random.get_state()[1].copy(), random.getstate())
-    yield
-    assert torch.equal(torch.get_rng_state(), before[0]), "torch's global random state changed"
-    assert np.array_equal(np.random.get_state()[1], before[1]), "NumPy's global random state changed"
-    assert random.getstate() == before[2], "Python's global random state changed"
+pytestmark = pytest.mark.usefixtures("one_thread", "global_random_state_untouched")
 
 
 # --------------------------------------------------------------------------- Task 1: linear layer

@@ -3,27 +3,15 @@
 from __future__ import annotations
 
 import math
-import random
 from collections import Counter
 
-import numpy as np
 import pytest
-import torch
 
 from course_utils.checks import CheckError, unit01
 from course_utils.classic import BagOfWordsClassifier, NGramLM
 from course_utils.world import sentiment_reviews
 
-pytestmark = pytest.mark.usefixtures("one_thread")
-
-
-@pytest.fixture(autouse=True)
-def global_random_state_untouched():
-    before = (torch.get_rng_state(), np.random.get_state()[1].copy(), random.getstate())
-    yield
-    assert torch.equal(torch.get_rng_state(), before[0]), "torch's global random state changed"
-    assert np.array_equal(np.random.get_state()[1], before[1]), "NumPy's global random state changed"
-    assert random.getstate() == before[2], "Python's global random state changed"
+pytestmark = pytest.mark.usefixtures("one_thread", "global_random_state_untouched")
 
 
 def ids_by_first_appearance(tokens):

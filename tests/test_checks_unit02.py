@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import random
-
-import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -15,16 +12,7 @@ from course_utils.classic import LSTMClassifier, train_classifier
 from course_utils.text import Vocab, simple_tokenize
 from course_utils.world import sentiment_reviews
 
-pytestmark = pytest.mark.usefixtures("one_thread")
-
-
-@pytest.fixture(autouse=True)
-def global_random_state_untouched():
-    before = (torch.get_rng_state(), np.random.get_state()[1].copy(), random.getstate())
-    yield
-    assert torch.equal(torch.get_rng_state(), before[0]), "torch's global random state changed"
-    assert np.array_equal(np.random.get_state()[1], before[1]), "NumPy's global random state changed"
-    assert random.getstate() == before[2], "Python's global random state changed"
+pytestmark = pytest.mark.usefixtures("one_thread", "global_random_state_untouched")
 
 
 def gru_step(x, h, w_ih, w_hh, b_ih, b_hh, order="rzn"):

@@ -7,9 +7,7 @@ the learner's global random state as it found it.
 from __future__ import annotations
 
 import math
-import random
 
-import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -18,22 +16,7 @@ from course_utils import count_parameters
 from course_utils.checks import CheckError, forbidden, unit03
 from course_utils.model import BertModel, attention
 
-pytestmark = pytest.mark.usefixtures("one_thread")
-
-
-@pytest.fixture(autouse=True)
-def global_random_state_untouched():
-    before = (torch.get_rng_state(), np.random.get_state()[1].copy(), random.getstate())
-    yield
-    assert torch.equal(torch.get_rng_state(), before[0]), "torch's global random state changed"
-    assert np.array_equal(np.random.get_state()[1], before[1]), "NumPy's global random state changed"
-    assert random.getstate() == before[2], "Python's global random state changed"
-
-
-def test_every_check_is_tested_here():
-    source = open(__file__).read()
-    for name in unit03.__all__:
-        assert f"unit03.{name}(" in source, f"unit03.{name} has no test"
+pytestmark = pytest.mark.usefixtures("one_thread", "global_random_state_untouched")
 
 
 # --------------------------------------------------------------------------- the forbidden() helper
