@@ -46,7 +46,7 @@ from course_utils.finetune import (
     fine_tune_classifier,
     sentence_features,
 )
-from course_utils.model import BertConfig, BertForPreTraining, BertForSequenceClassification
+from course_utils.model import BertForPreTraining, BertForSequenceClassification
 from course_utils.pretrain import PRETRAINED_DIR
 from course_utils.text import Vocab, simple_tokenize
 from course_utils.tokenizer import load_tokenizer
@@ -128,13 +128,7 @@ def run_bert(method, train, val, test, seed, num_labels, tokenizer, checkpoint: 
     best = (-1.0, 0.0)
     for lr in BERT_LRS[method]:
         set_seed(seed)
-        if method == "BERT, pretrained":
-            model = BertForSequenceClassification.from_pretrained(checkpoint, num_labels=num_labels)
-        else:
-            config = BertConfig.from_dict(json.loads((checkpoint / "config.json").read_text()))
-            model = BertForSequenceClassification(
-                BertConfig(**{**config.to_dict(), "num_labels": num_labels})
-            )
+        model = span_tasks.bert_for(BertForSequenceClassification, method, checkpoint, num_labels=num_labels)
         result = fine_tune_classifier(
             model, tokenizer, train, val, epochs=epochs_for(len(train[0])), lr=lr, seed=seed, device="cpu"
         )

@@ -82,6 +82,15 @@ def epochs_for(n: int, batch_size: int = 32) -> int:
     return max(3, min(100, round(STEPS / max(1, n // batch_size))))
 
 
+def bert_for(cls, method: str, checkpoint: Path, **config):
+    """``cls`` (a course BERT task model) for a BERT method: the checkpoint's weights for
+    "BERT, pretrained", else the same architecture from random weights; ``config`` overrides fields."""
+    if method == "BERT, pretrained":
+        return cls.from_pretrained(checkpoint, **config)
+    saved = BertConfig.from_dict(json.loads((checkpoint / "config.json").read_text()))
+    return cls(BertConfig(**{**saved.to_dict(), **config}))
+
+
 def eval_every_for(epochs: int) -> int:
     return max(1, round(epochs / EVALUATIONS))
 
@@ -158,13 +167,8 @@ def run_ner(method: str, train, val, test, seed: int, tokenizer, checkpoint: Pat
         set_seed(seed)
         if method == "LSTM":
             model = BiLSTMTagger(len(tokenizer), 32, 32, len(NER_TAGS))
-        elif method == "BERT, pretrained":
-            model = BertForTokenClassification.from_pretrained(checkpoint, num_labels=len(NER_TAGS))
         else:
-            config = BertConfig.from_dict(json.loads((checkpoint / "config.json").read_text()))
-            model = BertForTokenClassification(
-                BertConfig(**{**config.to_dict(), "num_labels": len(NER_TAGS)})
-            )
+            model = bert_for(BertForTokenClassification, method, checkpoint, num_labels=len(NER_TAGS))
         result = fine_tune_tagger(
             model, tokenizer, train, val, epochs=epochs, lr=lr, seed=seed, device="cpu",
             eval_every_epochs=eval_every_for(epochs),
@@ -271,11 +275,8 @@ def run_qa(method: str, train, val, test, seed: int, tokenizer, checkpoint: Path
             set_seed(seed)
             if method == "LSTM":
                 model = LSTMSpanExtractor(len(tokenizer), 32, 32)
-            elif method == "BERT, pretrained":
-                model = BertForQuestionAnswering.from_pretrained(checkpoint)
             else:
-                config = BertConfig.from_dict(json.loads((checkpoint / "config.json").read_text()))
-                model = BertForQuestionAnswering(config)
+                model = bert_for(BertForQuestionAnswering, method, checkpoint)
             run = fine_tune_qa(
                 model, tokenizer, train, val, epochs=epochs, lr=lr, seed=seed, device="cpu",
                 eval_every_epochs=eval_every_for(epochs),
