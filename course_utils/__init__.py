@@ -28,6 +28,7 @@ from course_utils.utils import (
     count_parameters,
     get_device,
     set_seed,
+    set_threads,
     show_source,
 )
 
@@ -50,6 +51,7 @@ __all__ = [
     "count_parameters",
     "get_device",
     "set_seed",
+    "set_threads",
     "show_source",
     *_LAZY,
 ]

@@ -44,9 +44,11 @@ __all__ = [
     "make_optimizer",
     "move_to_device",
     "accuracy",
+    "is_main_process",
     "predict",
     "train",
     "train_step",
+    "unwrap",
 ]
 
 
@@ -669,6 +671,26 @@ def _record(history: History, step: int, result: Mapping[str, Any]) -> None:
         history.parts.setdefault(name, []).append(value)
 
 
+def unwrap(model: nn.Module) -> nn.Module:
+    """The model inside data-parallel wrappers (``DistributedDataParallel`` and the like expose it as
+    ``.module``): the one that is saved, evaluated and whose parameters are named for the optimizer."""
+    while isinstance(getattr(model, "module", None), nn.Module):
+        model = model.module
+    return model
+
+
+def is_main_process() -> bool:
+    """True unless this is a process other than rank 0 of a ``torch.distributed`` run (which stays quiet
+    and writes nothing: no progress bar, no evaluation, no checkpoint)."""
+    dist = torch.distributed
+    return not (dist.is_available() and dist.is_initialized()) or dist.get_rank() == 0
+
+
+def _single_process() -> bool:
+    dist = torch.distributed
+    return not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1
+
+
 def _evaluate_now(model, eval_loader, eval_fn, device, seed, forward_kwargs) -> dict[str, float]:
     """One evaluation during training: eval mode, the same random numbers every time (see above)."""
     with _evaluation_rng(device, seed, eval_loader):
@@ -783,6 +805,8 @@ def train(
     _check_module(model)
     _check_number("max_grad_norm", max_grad_norm, positive=True, none_means="no clipping")
     _check_number("max_seconds", max_seconds, positive=True, none_means="no limit")
+    if max_seconds is not None and not _single_process():
+        raise ValueError("max_seconds= would stop the processes of a data-parallel run at different steps")
     if (checkpoint_every is not None or resume) and checkpoint_dir is None:
         raise ValueError("checkpoint_every= and resume=True need checkpoint_dir= (where checkpoints live)")
     if eval_fn is not None and eval_loader is None:
@@ -794,7 +818,7 @@ def train(
     if eval_loader is not None:
         _check_eval_loader(eval_loader)
     forward_kwargs = _check_forward_kwargs(forward_kwargs)
-    _check_optimizer(optimizer, scheduler, model)
+    _check_optimizer(optimizer, scheduler, unwrap(model))
     check_seed(seed)
 
     # 1) set up: device, seed, optimizer and schedule, or everything as the checkpoint left it
@@ -802,7 +826,7 @@ def train(
     model.to(device)
     set_seed(seed)
     if optimizer is None:
-        optimizer = make_optimizer(model, lr, weight_decay)
+        optimizer = make_optimizer(unwrap(model), lr, weight_decay)
     if scheduler is None:
         scheduler = linear_warmup_decay(
             optimizer, _resolve_warmup(warmup, plan.total_steps), plan.total_steps
@@ -811,12 +835,19 @@ def train(
     start_step, history, saved_random = 0, History(), None
     if resume and has_checkpoint(checkpoint_dir):
         start_step, history, saved_random = _resume(
-            Path(checkpoint_dir), model, optimizer, scheduler, run_info
+            Path(checkpoint_dir), unwrap(model), optimizer, scheduler, run_info
         )
 
     # 2) the loop: one batch, one step; evaluate, log and save on schedule
     seconds_before, t0 = history.seconds, time.perf_counter()
-    bar = tqdm(total=plan.total_steps, initial=start_step, disable=not progress, desc="training", unit="step")
+    main = is_main_process()  # in a data-parallel run only rank 0 shows, evaluates and saves
+    bar = tqdm(
+        total=plan.total_steps,
+        initial=start_step,
+        disable=not (progress and main),
+        desc="training",
+        unit="step",
+    )
     window: list[float] = []
     model.train()
     for step, epoch, batch in _batches(train_loader, plan, seed, start_step, saved_random):
@@ -837,15 +868,17 @@ def train(
         if step % plan.log_every == 0 or last:
             bar.set_postfix(loss=f"{sum(window) / len(window):.4f}", lr=f"{result['lr']:.1e}")
             window.clear()
-        if eval_loader is not None and (step % plan.eval_every == 0 or last):
+        if main and eval_loader is not None and (step % plan.eval_every == 0 or last):
             history.eval.append(
-                (step, _evaluate_now(model, eval_loader, eval_fn, device, seed, forward_kwargs))
+                (step, _evaluate_now(unwrap(model), eval_loader, eval_fn, device, seed, forward_kwargs))
             )
-        if checkpoint_dir is not None and (
-            last or (plan.checkpoint_every and step % plan.checkpoint_every == 0)
+        if (
+            main
+            and checkpoint_dir is not None
+            and (last or (plan.checkpoint_every and step % plan.checkpoint_every == 0))
         ):
             history.seconds = seconds_before + (time.perf_counter() - t0)
-            _save(checkpoint_dir, model, optimizer, scheduler, step, history, run_info, train_loader)
+            _save(checkpoint_dir, unwrap(model), optimizer, scheduler, step, history, run_info, train_loader)
         if out_of_time:
             history.stopped_early = True
             break

@@ -15,6 +15,8 @@ import numpy as np
 import torch
 
 _DEVICE_ENV = "COURSE_DEVICE"
+_THREADS_ENV = "COURSE_THREADS"
+DEFAULT_THREADS = 1  # fastest for the course's model sizes, idle or busy: benchmarks/threads.py
 _KNOWN_DEVICES = ("cuda", "mps", "cpu")
 _MAX_SEED = 2**32 - 1  # NumPy's legacy generator takes no larger seed
 
@@ -82,6 +84,34 @@ def get_device(override: str | torch.device | None = None) -> torch.device:
     if device.type == "mps" and not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
         raise RuntimeError(f"device {str(choice)!r} was asked for but MPS is not available; use 'cpu'{where}")
     return device
+
+
+def set_threads(threads: int | None = None) -> int:
+    """Set how many CPU threads torch uses in this process, and return the number.
+
+    The course's models are small: on a 2-core CPU one thread trains them about as fast as two when the
+    CPU is otherwise idle, and many times faster as soon as another program wants a core (a thread that
+    waits for a busy core stalls every step). ``benchmarks/threads.py`` measures it (BENCHMARKS.md), so
+    the course uses ``DEFAULT_THREADS`` unless told otherwise. Every notebook's setup cell calls this.
+
+    Args:
+        threads: the number of threads; ``None``: the ``COURSE_THREADS`` environment variable if it is
+            set, else ``DEFAULT_THREADS``.
+
+    Returns:
+        The number of threads torch now uses.
+    """
+    from_environment = threads is None
+    if from_environment:
+        text = os.environ.get(_THREADS_ENV, "").strip()
+        threads = DEFAULT_THREADS if not text else text
+    if isinstance(threads, str):
+        threads = int(threads) if threads.isdigit() else threads
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        where = f" (set by the {_THREADS_ENV} environment variable)" if from_environment else ""
+        raise ValueError(f"threads={threads!r} must be a positive whole number{where}")
+    torch.set_num_threads(threads)
+    return torch.get_num_threads()
 
 
 def check_seed(seed: Any, name: str = "seed") -> int:

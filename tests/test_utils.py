@@ -115,3 +115,24 @@ def test_machine_description_names_the_machine(monkeypatch):
     monkeypatch.setattr(torch.cuda, "get_device_name", lambda device: "Fake GPU")
     assert machine_description(torch.device("cuda"))["gpu"] == "Fake GPU"
     assert machine_description("cuda:0")["device"] == "cuda:0"
+
+
+def test_set_threads_takes_an_argument_the_environment_or_the_default(monkeypatch):
+    from course_utils.utils import DEFAULT_THREADS, set_threads
+
+    before = torch.get_num_threads()
+    try:
+        monkeypatch.delenv("COURSE_THREADS", raising=False)
+        assert set_threads() == DEFAULT_THREADS == torch.get_num_threads()
+        assert set_threads(2) == 2 == torch.get_num_threads()
+        monkeypatch.setenv("COURSE_THREADS", "3")
+        assert set_threads() == 3
+        assert set_threads(1) == 1  # an argument wins over the environment
+        monkeypatch.setenv("COURSE_THREADS", "many")
+        with pytest.raises(ValueError, match="COURSE_THREADS"):
+            set_threads()
+        for bad in (0, -1, 1.5, True, "two"):
+            with pytest.raises(ValueError, match="positive whole number"):
+                set_threads(bad)
+    finally:
+        torch.set_num_threads(before)
