@@ -7,6 +7,7 @@ own notebooks (``python tools/colab.py --check`` must find nothing to do).
 from __future__ import annotations
 
 import base64
+import os
 import re
 import subprocess
 import sys
@@ -17,6 +18,8 @@ import nbformat
 import pytest
 from helpers import load_tool
 from packaging.requirements import Requirement
+
+from course_utils.utils import DEFAULT_THREADS
 
 colab = load_tool("colab")
 exercises = load_tool("exercises")
@@ -135,13 +138,23 @@ def test_the_setup_cell_installs_only_what_colab_lacks():
     )
 
 
-def test_the_setup_cell_does_nothing_off_colab_and_prints_the_device(tmp_path):
+def test_the_setup_cell_does_nothing_off_colab_and_prints_the_device_and_threads(tmp_path):
     code = colab.setup_source(SETTING).replace("%pip", "raise SystemExit  # %pip")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.count("\n") == 1 and re.fullmatch(
-        r"course_utils already installed; get_device\(\) picks (cpu|cuda|mps)\n", result.stdout
-    ), result.stdout
+    code += "\nimport torch; print(torch.get_num_threads())"
+    env = {k: v for k, v in os.environ.items() if k != "COURSE_THREADS"}
+    for given, expected in ((None, DEFAULT_THREADS), ("2", 2)):
+        if given is not None:
+            env["COURSE_THREADS"] = given
+        result = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env
+        )
+        assert result.returncode == 0, result.stderr
+        lines = result.stdout.splitlines()
+        assert len(lines) == 2 and re.fullmatch(
+            rf"course_utils already installed; get_device\(\) picks (cpu|cuda|mps); {expected} CPU thread\(s\)",
+            lines[0],
+        ), result.stdout
+        assert lines[1] == str(expected)  # torch really uses that many
 
 
 def test_an_exercise_sheet_keeps_badge_setup_and_figures_and_opens_itself(tmp_path):

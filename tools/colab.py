@@ -125,9 +125,10 @@ def setup_source(setting: Setting) -> str:
         f'    installed = "installed from {setting.repository}@{setting.ref}"',
         "else:",
         '    installed = "already installed"',
-        "from course_utils import get_device",
+        "from course_utils import get_device, set_threads",
         "",
-        'print(f"course_utils {installed}; get_device() picks {get_device()}")',
+        "threads = set_threads()  # CPU threads for torch: COURSE_THREADS, else the course's default",
+        'print(f"course_utils {installed}; get_device() picks {get_device()}; {threads} CPU thread(s)")',
     ]
     return "\n".join(lines)
 
