@@ -28,7 +28,7 @@ def test_recorded_times_are_within_budget():
     for path in EXECUTED:
         key = f"{path.parent.name}/{path.name}"
         assert key in times, f"{key} has no measured time; run python tools/course_map.py --execute"
-        budget = course_map.BUDGET_SECONDS[path.parent.name]
+        budget = course_map.budget(path)
         assert times[key] <= budget, f"{key} took {times[key]} s, over its {budget} s budget"
     first_six = [s for k, s in times.items() if k.split("/")[1][:2] in {"00", "01", "02", "03", "04", "05"}]
     assert sum(first_six) <= 8 * 60, f"units 00-05 take {sum(first_six):.0f} s together, over 8 minutes"
@@ -37,6 +37,23 @@ def test_recorded_times_are_within_budget():
 def test_readme_course_map_is_current():
     expected = course_map.course_map_table(course_map.load_times())
     assert expected in (ROOT / "README.md").read_text(), "run python tools/course_map.py"
+
+
+def test_benchmarks_notebook_table_is_current():
+    times = course_map.load_times()
+    assert set(times["peak_mb"]) == set(times["seconds"]), "every notebook has a peak memory"
+    assert max(times["peak_mb"].values()) <= 3000, "a notebook above 3 GB"
+    expected = course_map.notebook_table(times)
+    assert expected in (ROOT / "BENCHMARKS.md").read_text(), "run python tools/course_map.py"
+
+
+def test_longer_budgets_only_for_the_pretraining_and_fine_tuning_labs():
+    assert course_map.budget(ROOT / "notebooks" / "09_pretraining.ipynb") == 150
+    assert (
+        course_map.budget(ROOT / "solutions" / "09_pretraining.ipynb")
+        == course_map.BUDGET_SECONDS["solutions"]
+    )
+    assert course_map.budget(ROOT / "notebooks" / "08_x.ipynb") == course_map.BUDGET_SECONDS["notebooks"]
 
 
 def test_write_readme_replaces_only_the_marked_block(tmp_path, monkeypatch):

@@ -26,8 +26,17 @@ from course_utils.utils import machine_description
 ROOT = Path(__file__).resolve().parents[1]
 TIMES_FILE = ROOT / "tests" / "notebook_times.json"
 README = ROOT / "README.md"
+BENCHMARKS = ROOT / "BENCHMARKS.md"
 FOLDERS = ("lectures", "notebooks", "solutions")  # exercises/ are generated stubs and stop at the first task
 BUDGET_SECONDS = {"lectures": 20, "notebooks": 90, "solutions": 60}
+LONGER_LABS = {"09": 150, "10": 150}  # pretraining and fine-tuning labs (CURRICULUM.md, "Budgets")
+
+
+def budget(path: Path) -> int:
+    """The seconds a notebook may take (with some margin over CURRICULUM.md's budgets for a busy CPU)."""
+    if path.parent.name == "notebooks" and path.name[:2] in LONGER_LABS:
+        return LONGER_LABS[path.name[:2]]
+    return BUDGET_SECONDS[path.parent.name]
 
 
 def _colab_tool():
@@ -73,17 +82,42 @@ def notebooks(unit: str | None = None) -> list[Path]:
     return [p for p in found if p.name[:2].isdigit()]
 
 
-def execute(path: Path, timeout: int = 900) -> float:
-    """Run a notebook top to bottom in place (as ``jupyter nbconvert --execute --inplace``); return seconds."""
+def _peak_mb(pid: int | None) -> float | None:
+    """The peak resident memory of a process so far (Linux's VmHWM), in MB; None where it cannot be read."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError, TypeError):
+        pass
+    return None
+
+
+def execute(path: Path, timeout: int = 900) -> tuple[float, float | None]:
+    """Run a notebook top to bottom in place (as ``jupyter nbconvert --execute --inplace``).
+
+    Returns the seconds it took and the kernel's peak memory in MB (None off Linux), read after every cell.
+    """
     nb = nbformat.read(path, as_version=4)
+    peak: list[float] = []
+
+    def after_cell(**_) -> None:
+        mb = _peak_mb(getattr(getattr(client.km, "provisioner", None), "pid", None))
+        if mb is not None:
+            peak.append(mb)
+
     client = NotebookClient(
-        nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": path.parent}}
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": path.parent}},
+        on_cell_executed=after_cell,
     )
     start = time.perf_counter()
     client.execute()
     seconds = time.perf_counter() - start
     nbformat.write(nb, path)
-    return seconds
+    return seconds, (max(peak) if peak else None)
 
 
 def machine() -> str:
@@ -153,6 +187,35 @@ def write_readme(times: dict) -> None:
     README.write_text(head + start + "\n" + course_map_table(times) + "\n" + stop + tail)
 
 
+def notebook_table(times: dict) -> str:
+    """Every notebook's time and peak memory from the last run, for BENCHMARKS.md."""
+    secs, peak = times.get("seconds", {}), times.get("peak_mb", {})
+    rows = ["| notebook | seconds | peak memory (MB) |", "|---|---:|---:|"]
+    for key in sorted(secs):
+        rows.append(f"| `{key}` | {secs[key]:.1f} | {peak[key] if key in peak else '—'} |")
+    total = sum(secs.values())
+    most = max(peak.values()) if peak else None
+    rows.append(f"| **all {len(secs)}** | **{total:.0f}** ({total / 60:.1f} min) | max {most or '—'} |")
+    return (
+        f"Measured by `python tools/course_map.py --execute` (one notebook after another, each in a fresh "
+        f"kernel; peak memory is the kernel's peak resident set) on {times.get('machine', '?')}.\n\n"
+        + "\n".join(rows)
+    )
+
+
+def write_benchmarks(times: dict) -> None:
+    """Rewrite the notebook section of BENCHMARKS.md (between its markers) from the saved measurements."""
+    start, stop = "<!-- notebooks -->", "<!-- /notebooks -->"
+    if not BENCHMARKS.exists():
+        return
+    text = BENCHMARKS.read_text()
+    if start not in text or stop not in text:
+        raise SystemExit(f"BENCHMARKS.md needs the markers {start} and {stop}")
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(stop, 1)
+    BENCHMARKS.write_text(head + start + "\n" + notebook_table(times) + "\n" + stop + tail)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -165,15 +228,19 @@ def main(argv: list[str] | None = None) -> None:
         paths = [p for u in (args.units or [None]) for p in notebooks(u)]
         for path in paths:
             key = f"{path.parent.name}/{path.name}"
-            seconds = execute(path)
+            seconds, peak_mb = execute(path)
             times["seconds"][key] = round(seconds, 1)
-            budget = BUDGET_SECONDS[path.parent.name]
-            flag = "" if seconds <= budget else f"  OVER the {budget} s budget"
+            if peak_mb is not None:
+                times.setdefault("peak_mb", {})[key] = round(peak_mb)
+            limit = budget(path)
+            flag = "" if seconds <= limit else f"  OVER the {limit} s budget"
             print(f"{key}: {seconds:.1f} s{flag}", flush=True)
         times["machine"] = machine()
         times["seconds"] = dict(sorted(times["seconds"].items()))
+        times["peak_mb"] = dict(sorted(times.get("peak_mb", {}).items()))
         TIMES_FILE.write_text(json.dumps(times, indent=2) + "\n")
     write_readme(times)
+    write_benchmarks(times)
 
 
 if __name__ == "__main__":
