@@ -8,7 +8,11 @@ The attention heatmap is static, so it renders anywhere (GitHub, exported HTML, 
 
 from __future__ import annotations
 
+import functools
+import importlib.util
+import re
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -326,8 +330,12 @@ def bertviz_views(
     Runs the model once with ``output_attentions=True`` and hands every layer's attentions (each
     (1, nh, T, T)) and the tokens to ``bertviz.head_view`` or ``bertviz.model_view``.
 
-    Note: the Python side needs no network, but the returned page loads require.js, d3 and jQuery from
-    cdnjs.cloudflare.com when a browser shows it; offline, use :func:`plot_attention` instead.
+    Works offline: bertviz's page would load require.js, d3 5.7.0 and jQuery 2.0.0 from a CDN when a
+    browser shows it (blank without a network). Here those scripts are put into the page itself, read
+    from two packages on PyPI (d3 5.7.0 from ``mpld3``, jQuery from ``XStatic-jQuery``), and a few lines
+    of JavaScript hand them to bertviz's code in place of require.js; the page fetches nothing. It still
+    needs a front end that runs the scripts of an output (JupyterLab, Notebook, VS Code, Colab), so keep
+    :func:`plot_attention` beside it for GitHub and other static views.
 
     Args:
         model: a course model (or a ``transformers`` BERT).
@@ -338,7 +346,8 @@ def bertviz_views(
         view_kwargs: passed on to bertviz (e.g. ``layer=1``, ``heads=[0]``, ``display_mode="light"``).
 
     Returns:
-        An ``IPython.display.HTML`` object: the notebook shows it; ``.data`` is the HTML to save.
+        An ``IPython.display.HTML`` object: the notebook shows it; ``.data`` is the HTML to save (a
+        self-contained page fragment, about 0.4 MB, most of it d3 and jQuery).
     """
     from bertviz import head_view, model_view
 
@@ -355,7 +364,8 @@ def bertviz_views(
         out = model(**inputs, output_attentions=True)
     if not out.attentions:
         raise ValueError("the model returned no attentions; it must accept output_attentions=True")
-    attention = tuple(a.detach().float().cpu() for a in out.attentions)
+    # 4 decimals are plenty for the lines' opacity, and keep the page's data a third of the size
+    attention = tuple(a.detach().cpu().double().round(decimals=4) for a in out.attentions)
     ids = inputs["input_ids"][0].tolist()
     tokens = tokenizer.convert_ids_to_tokens(ids)
     b_start = None
@@ -364,4 +374,75 @@ def bertviz_views(
         if types is None or not bool((types[0] == 1).any()):
             raise ValueError("a sentence pair needs a tokenizer that returns token_type_ids")
         b_start = int((types[0] == 1).nonzero()[0])
-    return views[view](attention, tokens, sentence_b_start=b_start, html_action="return", **view_kwargs)
+    page = views[view](attention, tokens, sentence_b_start=b_start, html_action="return", **view_kwargs)
+    return type(page)(_offline_bertviz_page(page.data))
+
+
+# The scripts bertviz's page needs, from packages on PyPI (never from a CDN): {module name: (PyPI
+# package, its import name, the file inside it)}. d3 must be v4 or v5: bertviz's event handlers take
+# (d, i), which d3 v6 changed.
+_BERTVIZ_SCRIPTS = {
+    "d3": ("mpld3", "mpld3", "js/d3.v5.min.js"),  # d3 5.7.0, the version bertviz asks the CDN for
+    # jQuery 3.7.1 without ajax and effects, which bertviz does not use (it asks the CDN for 2.0.0)
+    "jquery": ("XStatic-jQuery", "xstatic.pkg.jquery", "data/jquery.slim.min.js"),
+}
+# What bertviz 1.4 puts in the page to fetch them: a <script src> for require.js, and require.config paths
+_REQUIRE_TAG = re.compile(r'<script src="https?://[^"]*require[^"]*\.js"></script>')
+_REQUIRE_CONFIG = re.compile(r"require\.config\(\s*\{\s*paths:\s*\{[^}]*\}\s*\}\s*\);")
+_SCRIPT_OPEN = '<script type="text/javascript">'
+
+
+@functools.cache
+def _packaged_script(module: str) -> str:
+    """The source of d3 or jQuery as a package installed from PyPI ships it (located without importing it)."""
+    distribution, package, relative = _BERTVIZ_SCRIPTS[module]
+    spec = importlib.util.find_spec(package)
+    folders = list(spec.submodule_search_locations or []) if spec is not None else []
+    found = [Path(folder) / relative for folder in folders if (Path(folder) / relative).is_file()]
+    if not found:
+        raise ModuleNotFoundError(
+            f"bertviz_views puts {module} into the page from the {distribution} package, so that the view "
+            f"works without a network, but {relative} of it is not installed: pip install {distribution} "
+            "(the course's requirements.txt has it)"
+        )
+    source = found[0].read_text(encoding="utf-8")
+    # inside <script>, "</script" would end the element and "<!--" changes how it is parsed
+    return re.sub(r"</(script)", r"<\\/\1", source, flags=re.I).replace("<!--", "<\\!--")
+
+
+def _offline_bertviz_page(html: str) -> str:
+    """bertviz's page with d3 and jQuery inside it and no request to the network.
+
+    bertviz's script asks require.js (loaded from a CDN) for the modules ``"jquery"`` and ``"d3"``, whose
+    paths are CDN URLs. Instead, its script runs inside a function that first evaluates the two libraries
+    as CommonJS modules (so they set no global of the page and cannot clash with the front end's own
+    require.js or jQuery), and whose local ``requirejs(names, callback)`` hands them to bertviz's code.
+    """
+    tags, configs = _REQUIRE_TAG.findall(html), _REQUIRE_CONFIG.findall(html)
+    if len(tags) != 1 or len(configs) != 1 or html.count(_SCRIPT_OPEN) != 1:
+        raise RuntimeError(
+            "this version of bertviz builds its page differently from bertviz 1.4 (the require.js tag or "
+            "its require.config was not found once), so its scripts cannot be put into the page; install "
+            "the version in requirements.txt, or use plot_attention"
+        )
+    html = _REQUIRE_TAG.sub("", html).replace(configs[0], "")
+    modules = "".join(
+        f"load({name!r}, function (module, exports, define) {{\n{_packaged_script(name)}\n}});\n"
+        for name in _BERTVIZ_SCRIPTS
+    )
+    loader = (
+        "(function () {\n"
+        "var modules = {};\n"
+        "function load(name, body) {\n"
+        "  var module = {exports: {}};\n"
+        "  body.call(window, module, module.exports, undefined);\n"
+        "  modules[name] = module.exports;\n"
+        "}\n"
+        f"{modules}"
+        "function requirejs(names, callback) {\n"
+        "  callback.apply(window, names.map(function (name) { return modules[name]; }));\n"
+        "}\n"
+    )
+    head, body = html.split(_SCRIPT_OPEN)
+    script, rest = body.rsplit("</script>", 1)
+    return f"{head}{_SCRIPT_OPEN}\n{loader}{script}\n}})();\n</script>{rest}"

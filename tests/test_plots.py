@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import re
+import shutil
+import subprocess
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -140,3 +145,159 @@ def test_bertviz_views_runs_the_model_and_returns_html():
     assert '"anna"' in html.data and "Sentence A -> Sentence B" not in html.data
     with pytest.raises(ValueError, match="view"):
         bertviz_views(model, tok, "x", view="neuron")
+
+
+# ----------------------------------------------------------------------------------------------------
+# bertviz offline: d3 and jQuery come from installed packages, inside the page; nothing is fetched
+# ----------------------------------------------------------------------------------------------------
+
+_CHROMIUM = next(
+    (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None
+)
+# Headless, no network: every host resolves to nothing and every request goes to a closed proxy
+_OFFLINE_CHROMIUM = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--proxy-server=http://127.0.0.1:9",
+    "--proxy-bypass-list=<-loopback>",
+    "--host-resolver-rules=MAP * ~NOTFOUND",
+]
+# Records script errors and failed loads from the first line of the page on
+_PROBE_HEAD = """<script>
+window.__errors = [];
+window.addEventListener("error", function (e) {
+  var t = e.target;
+  if (t && t !== window && (t.src || t.href)) { window.__errors.push("failed to load " + (t.src || t.href)); }
+  else { window.__errors.push(String(e.message)); }
+}, true);
+</script>"""
+# Once the page has loaded, writes what it drew into the page, which --dump-dom prints
+_PROBE_TAIL = """<script>
+window.addEventListener("load", function () {
+  setTimeout(function () {
+    var view = document.querySelector("[id^=bertviz]");
+    var r = {
+      svg: view ? view.querySelectorAll("svg").length : -1,
+      lines: view ? view.querySelectorAll("svg line").length : -1,
+      tokens: view ? Array.from(view.querySelectorAll("svg text")).map(function (t) { return t.textContent; }) : [],
+      layerOptions: view ? view.querySelectorAll("#layer option").length : -1,
+      remote: performance.getEntriesByType("resource").map(function (e) { return e.name; }),
+      globals: [typeof window.d3, typeof window.jQuery, typeof window.requirejs],
+      errors: window.__errors
+    };
+    var pre = document.createElement("pre");
+    pre.id = "view-test-report";
+    pre.textContent = JSON.stringify(r);
+    document.body.appendChild(pre);
+  }, 500);
+});
+</script>"""
+
+
+def _tiny_bert_and_tokenizer():
+    from course_utils.tokenizer import load_tokenizer
+
+    tok = load_tokenizer()
+    cfg = BertConfig(
+        vocab_size=len(tok),
+        hidden_size=16,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=32,
+    )
+    torch.manual_seed(0)
+    return BertForPreTraining(cfg), tok
+
+
+def _open_offline(html: str, workdir) -> dict:
+    """Open ``html`` (a page fragment) in headless Chromium with the network cut; return the probe's report."""
+    page = workdir / "page.html"
+    page.write_text(f"<!doctype html><html><head>{_PROBE_HEAD}</head><body>{html}{_PROBE_TAIL}</body></html>")
+    command = [
+        _CHROMIUM,
+        *_OFFLINE_CHROMIUM,
+        f"--user-data-dir={workdir / 'profile'}",
+        "--virtual-time-budget=10000",
+        "--dump-dom",
+        page.as_uri(),
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    found = re.search(r'<pre id="view-test-report">(.*?)</pre>', result.stdout, re.S)
+    assert found, f"the probe wrote no report (chromium exit {result.returncode}): {result.stderr[-500:]}"
+    return json.loads(found.group(1).replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">"))
+
+
+@pytest.mark.parametrize("view", ["head", "model"])
+def test_bertviz_views_carry_their_scripts_and_fetch_nothing(view):
+    model, tok = _tiny_bert_and_tokenizer()
+    html = bertviz_views(model, tok, "Anna went to the park.", "She saw a dog.", view=view).data
+    # nothing a browser would fetch: no script or link to a URL, no require.js paths, no CDN
+    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", html, re.I)
+    assert "require.config" not in html and "cdnjs" not in html
+    assert not re.search(r"""["']https?://[^"']*\.js["']""", html)
+    # what is left of http(s) is XML namespaces in d3 and comments naming where code came from
+    urls = set(re.findall(r"https?://[^\s\"'<>)]+", html))
+    assert all(
+        u.startswith(("http://www.w3.org/", "https://d3js.org", "https://github.com/")) for u in urls
+    ), urls
+    # the scripts themselves are in the page: d3 5.7.0 (mpld3) and jQuery 3.7.1 (XStatic-jQuery)
+    assert "// https://d3js.org v5.7.0" in html
+    assert "/*! jQuery v3.7.1" in html
+    # one script element, not cut short ("<script" also occurs in a regular expression of jQuery's)
+    assert len(re.findall(r"<script[\s>]", html)) == 1 and html.count("</script>") == 1
+    assert '"dog"' in html  # and the view's data
+
+
+def test_bertviz_offline_page_refuses_a_page_it_does_not_know():
+    from course_utils.plots import _offline_bertviz_page
+
+    with pytest.raises(RuntimeError, match="bertviz 1.4"):
+        _offline_bertviz_page("<div id='vis'></div><script>draw()</script>")
+
+
+def test_bertviz_views_names_a_missing_script_package(monkeypatch):
+    from course_utils import plots
+
+    monkeypatch.setitem(plots._BERTVIZ_SCRIPTS, "d3", ("d3-for-bertviz", "no_such_module_here", "d3.js"))
+    plots._packaged_script.cache_clear()
+    model, tok = _tiny_bert_and_tokenizer()
+    try:
+        with pytest.raises(ModuleNotFoundError, match="pip install d3-for-bertviz"):
+            bertviz_views(model, tok, "Anna went to the park.")
+    finally:
+        plots._packaged_script.cache_clear()
+
+
+@pytest.mark.skipif(
+    _CHROMIUM is None,
+    reason="Chromium is not installed, so the view cannot be opened in a browser: install Debian's "
+    "`chromium` (apt-get install chromium)",
+)
+def test_bertviz_views_draw_in_a_browser_without_network(tmp_path):
+    from bertviz import head_view
+
+    model, tok = _tiny_bert_and_tokenizer()
+    head = _open_offline(bertviz_views(model, tok, "Anna went to the park.", "She saw a dog.").data, tmp_path)
+    assert head["errors"] == [] and head["remote"] == []
+    # one line per (head, query, key) of layer 0: 2 heads x 14 x 14 tokens; both token columns drawn
+    assert head["svg"] == 1 and head["lines"] == 2 * 14 * 14
+    assert head["tokens"].count("dog") == 2 and head["layerOptions"] == 2
+    # the libraries stayed inside the view's script: the page's globals are untouched
+    assert head["globals"] == ["undefined", "undefined", "undefined"]
+    whole = _open_offline(bertviz_views(model, tok, "Anna went to the park.", view="model").data, tmp_path)
+    assert whole["errors"] == [] and whole["remote"] == [] and whole["svg"] >= 1 and whole["lines"] > 0
+
+    # the probe sees the failure it is there to catch: bertviz's own page, which loads its scripts from a
+    # CDN, draws nothing without a network
+    enc = tok("Anna went to the park.", return_tensors="pt")
+    with torch.no_grad():
+        attentions = model(**enc, output_attentions=True).attentions
+    tokens = tok.convert_ids_to_tokens(enc["input_ids"][0])
+    online = _open_offline(head_view(attentions, tokens, html_action="return").data, tmp_path)
+    assert online["lines"] == 0 and any("failed to load" in e for e in online["errors"])
