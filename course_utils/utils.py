@@ -16,7 +16,7 @@ import torch
 
 _DEVICE_ENV = "COURSE_DEVICE"
 _THREADS_ENV = "COURSE_THREADS"
-DEFAULT_THREADS = 1  # fastest for the course's model sizes, idle or busy: benchmarks/threads.py
+DEFAULT_THREADS = 1  # never much slower, often far faster: benchmarks/threads.py (BENCHMARKS.md)
 _KNOWN_DEVICES = ("cuda", "mps", "cpu")
 _MAX_SEED = 2**32 - 1  # NumPy's legacy generator takes no larger seed
 
@@ -89,10 +89,10 @@ def get_device(override: str | torch.device | None = None) -> torch.device:
 def set_threads(threads: int | None = None) -> int:
     """Set how many CPU threads torch uses in this process, and return the number.
 
-    The course's models are small: on a 2-core CPU one thread trains them about as fast as two when the
-    CPU is otherwise idle, and many times faster as soon as another program wants a core (a thread that
-    waits for a busy core stalls every step). ``benchmarks/threads.py`` measures it (BENCHMARKS.md), so
-    the course uses ``DEFAULT_THREADS`` unless told otherwise. Every notebook's setup cell calls this.
+    The course's models are small: on an idle 2-core CPU two threads train them 1.2-1.6x faster than
+    one, but as soon as another program wants a core one thread is 1.7-114x faster (a thread that waits
+    for a busy core stalls every step). ``benchmarks/threads.py`` measures it (BENCHMARKS.md), so the
+    course uses ``DEFAULT_THREADS`` (1) unless told otherwise. Every notebook's setup cell calls this.
 
     Args:
         threads: the number of threads; ``None``: the ``COURSE_THREADS`` environment variable if it is
