@@ -1,4 +1,4 @@
-"""Automatic checks for the exercise sheets, one module per sheet (``unit00`` ... ``unit05``).
+"""Automatic checks for the exercise sheets, one module per sheet (``unit00`` ... ``unit09``).
 
 Each task of an exercise sheet ends with a call such as ``checks.unit01.check_perplexity(perplexity)``.
 A check calls the learner's function on inputs of its own and compares the result with a reference
