@@ -1,9 +1,10 @@
 """Turning text into BERT training batches: MLM masking, NSP pairs, datasets and collators.
 
 * :class:`MlmMasking` / :func:`mask_tokens` - BERT's masked-language-model corruption (15 % chosen;
-  80/10/10).
+  80/10/10 by default, another split on request; whole words with ``word_ids``).
 * :func:`make_nsp_pairs` - next-sentence-prediction pairs from documents (50 % IsNext / 50 % NotNext);
-  :func:`make_segment_pairs` - the same with multi-sentence segments that fill the input, as BERT.
+  :func:`make_segment_pairs` - the same with multi-sentence segments that fill the input, as BERT;
+  :func:`make_sop_pairs` - ALBERT's sentence-order prediction (two consecutive sentences, kept or swapped).
 * :class:`PretrainingDataset` + :class:`PretrainingCollator` - batches ``BertForPreTraining(**batch)``
   takes directly, padded per batch and masked afresh every time a batch is made.
 * :class:`TextClassificationDataset` + :class:`DynamicPaddingCollator` (:func:`pad_examples`) - batches
@@ -29,6 +30,8 @@ from course_utils.utils import check_seed
 
 IGNORE_INDEX = -100  # positions with this label do not count in the loss (PyTorch's default)
 IS_NEXT, NOT_NEXT = 0, 1  # next_sentence_label values, as in transformers
+IN_ORDER, SWAPPED = 0, 1  # sentence-order prediction (ALBERT) labels, in the same slot
+SENTENCE_TASKS = ("nsp", "sop")  # what the label of a pretraining pair says about its two sentences
 
 # ---------------------------------------------------------------------------------------------------
 # 1) Masked language modelling
@@ -43,10 +46,16 @@ class MlmMasking:
     Of the chosen tokens, 80 % are replaced by ``mask_token_id``, 10 % by a random token drawn
     uniformly from the non-special ids, and 10 % are left unchanged. The labels hold the original
     id at chosen positions and ``-100`` everywhere else, so the loss looks only at chosen tokens.
+    ``mask_replace_prob`` and ``random_replace_prob`` change the split (the names ``transformers``'
+    ``DataCollatorForLanguageModeling`` uses): ``(1.0, 0.0)`` is "always [MASK]", the rest stays unchanged.
 
     The padding id must be in ``special_ids`` (so are ``[CLS]`` and ``[SEP]``): those positions are
     never chosen. ``[MASK]`` is always treated as special, listed or not, so it is never chosen and never
     drawn as a "random" replacement. ``special_ids`` may be empty, then every other position can be chosen.
+
+    The random numbers are drawn in the same order whatever the split, so one seeded generator chooses the
+    same positions, and sends the same ones to ``[MASK]``, under ``(0.8, 0.1)`` and ``(1.0, 0.0)``: two
+    recipes compared with the same seed differ only in what they do with the chosen tokens.
 
     Args:
         mask_token_id: the id of ``[MASK]``.
@@ -54,12 +63,17 @@ class MlmMasking:
         special_ids: ids never chosen and never drawn as random replacements (kept sorted, with
             ``mask_token_id`` added), e.g. ``tokenizer.all_special_ids``.
         mlm_probability: the chance that a token is chosen, in (0, 1].
+        mask_replace_prob: the share of chosen tokens replaced by ``[MASK]`` (BERT: 0.8).
+        random_replace_prob: the share of chosen tokens replaced by a random ordinary token (BERT: 0.1);
+            ``mask_replace_prob + random_replace_prob`` must be at most 1.
     """
 
     mask_token_id: int
     vocab_size: int
     special_ids: Iterable[int] = ()
     mlm_probability: float = 0.15
+    mask_replace_prob: float = 0.8
+    random_replace_prob: float = 0.1
 
     def __post_init__(self) -> None:
         V = self.vocab_size
@@ -68,6 +82,15 @@ class MlmMasking:
         p = self.mlm_probability
         if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 < p <= 1.0:
             raise ValueError(f"mlm_probability must be in (0, 1], got {p!r}")
+        for name in ("mask_replace_prob", "random_replace_prob"):
+            q = getattr(self, name)
+            if isinstance(q, bool) or not isinstance(q, (int, float)) or not 0.0 <= q <= 1.0:
+                raise ValueError(f"{name} must be a number in [0, 1], got {q!r}")
+        if self.mask_replace_prob + self.random_replace_prob > 1.0 + 1e-9:
+            raise ValueError(
+                f"mask_replace_prob={self.mask_replace_prob} + random_replace_prob={self.random_replace_prob} "
+                "is more than 1: they are shares of the chosen tokens (the rest stays unchanged)"
+            )
         if as_int(self.mask_token_id) is None:
             raise ValueError(f"mask_token_id must be an int, got {self.mask_token_id!r}")
         self.mask_token_id = int(self.mask_token_id)
@@ -86,7 +109,10 @@ class MlmMasking:
             raise ValueError("every id is special: no token can be chosen or drawn as a random replacement")
 
     def __call__(
-        self, input_ids: torch.Tensor, generator: torch.Generator | None = None
+        self,
+        input_ids: torch.Tensor,
+        generator: torch.Generator | None = None,
+        word_ids: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Mask ``input_ids``.
 
@@ -95,6 +121,13 @@ class MlmMasking:
             generator: a ``torch.Generator`` for repeatable masks. Random numbers are drawn on the
                 generator's device (on the input's device when ``None``), so a CPU generator gives the
                 same masks for inputs on the CPU and on a GPU.
+            word_ids: whole-word masking. Integers shaped like ``input_ids``: the word each token belongs
+                to, as ``encoding.word_ids()`` of a fast tokenizer gives them, with ``-1`` (any negative
+                number) for tokens that belong to no word (``[CLS]``, ``[SEP]``, padding); such tokens are
+                never chosen. A word is a run of consecutive tokens (along the last dimension) with the same
+                id; it is chosen as a whole, with probability ``mlm_probability``, and each of its tokens
+                then gets its own [MASK] / random / unchanged draw, as in Google's BERT code. ``None``
+                (default): every token is chosen on its own.
 
         Returns:
             ``(masked_input_ids, labels)``, both the shape of ``input_ids``; the input is not modified.
@@ -109,19 +142,29 @@ class MlmMasking:
         if input_ids.dtype.is_floating_point or input_ids.dtype == torch.bool or input_ids.is_complex():
             raise TypeError(f"input_ids must hold integer ids (torch.long), got dtype {input_ids.dtype}")
         check_token_ids(input_ids, self.vocab_size, hint="is vocab_size the tokenizer's len(tokenizer)?")
+        if word_ids is not None:
+            word_ids = _check_word_ids(word_ids, input_ids)
 
         device = input_ids.device
         rand_device = generator.device if generator is not None else device
         shape = input_ids.shape
         special = torch.tensor(self.special_ids, dtype=input_ids.dtype, device=device)
 
-        # 1) choose ~mlm_probability of the ordinary tokens
-        chosen = torch.rand(shape, generator=generator, device=rand_device).to(device) < self.mlm_probability
+        # 1) choose ~mlm_probability of the ordinary tokens (of the words: each token takes the draw of
+        #    its word's first token, so a word is chosen or left whole)
+        draw = torch.rand(shape, generator=generator, device=rand_device).to(device)
+        if word_ids is not None:
+            draw = draw.gather(-1, _first_token_of_word(word_ids))
+        chosen = draw < self.mlm_probability
         chosen &= ~torch.isin(input_ids, special)
-        # 2) split the chosen ones 80 / 10 / 10 with a second uniform draw
+        if word_ids is not None:
+            chosen &= word_ids >= 0
+        # 2) split the chosen ones 80 / 10 / 10 (by default) with a second uniform draw
         u = torch.rand(shape, generator=generator, device=rand_device).to(device)
-        to_mask = chosen & (u < 0.8)
-        to_random = chosen & (u >= 0.8) & (u < 0.9)  # the remaining 10 % stay unchanged
+        mask_until = self.mask_replace_prob
+        random_until = self.mask_replace_prob + self.random_replace_prob  # the rest stay unchanged
+        to_mask = chosen & (u < mask_until)
+        to_random = chosen & (u >= mask_until) & (u < random_until)
         # 3) random replacements come from the ordinary (non-special) ids only
         ordinary = torch.ones(self.vocab_size, dtype=torch.bool, device=device)
         ordinary[special] = False
@@ -135,6 +178,35 @@ class MlmMasking:
         return masked, labels
 
 
+def _check_word_ids(word_ids: Any, input_ids: torch.Tensor) -> torch.Tensor:
+    """``word_ids`` as a long tensor on the input's device, or a clear error."""
+    how = (
+        "pass a tensor of ints shaped like input_ids, -1 for tokens outside words, e.g. "
+        "torch.tensor([-1 if w is None else w for w in encoding.word_ids()])"
+    )
+    if not isinstance(word_ids, torch.Tensor):
+        raise TypeError(f"word_ids must be a torch.Tensor, got {type(word_ids).__name__}; {how}")
+    if word_ids.dtype.is_floating_point or word_ids.dtype == torch.bool or word_ids.is_complex():
+        raise TypeError(f"word_ids must hold integers, got dtype {word_ids.dtype}; {how}")
+    if word_ids.shape != input_ids.shape:
+        raise ValueError(
+            f"word_ids has shape {tuple(word_ids.shape)} but input_ids has {tuple(input_ids.shape)}: "
+            "give one word id per token"
+        )
+    return word_ids.to(device=input_ids.device, dtype=torch.long)
+
+
+def _first_token_of_word(word_ids: torch.Tensor) -> torch.Tensor:
+    """For every position, the index (along the last dimension) of the first token of its word.
+
+    A word is a run of equal consecutive ids; ``[1, 1, 2, -1, 0, 0]`` gives ``[0, 0, 2, 3, 4, 4]``.
+    """
+    starts = torch.ones_like(word_ids, dtype=torch.bool)
+    starts[..., 1:] = word_ids[..., 1:] != word_ids[..., :-1]
+    positions = torch.arange(word_ids.shape[-1], device=word_ids.device).expand_as(word_ids)
+    return torch.where(starts, positions, torch.zeros_like(positions)).cummax(-1).values
+
+
 def mask_tokens(
     input_ids: torch.Tensor,
     *,
@@ -142,13 +214,19 @@ def mask_tokens(
     vocab_size: int,
     special_ids: Iterable[int],
     mlm_probability: float = 0.15,
+    mask_replace_prob: float = 0.8,
+    random_replace_prob: float = 0.1,
     generator: torch.Generator | None = None,
+    word_ids: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """BERT's masking of ``input_ids`` in one call: ``MlmMasking(...)(input_ids, generator)``.
+    """BERT's masking of ``input_ids`` in one call: ``MlmMasking(...)(input_ids, generator, word_ids)``.
 
     See :class:`MlmMasking` for the recipe and the arguments. Returns ``(masked_input_ids, labels)``.
     """
-    return MlmMasking(mask_token_id, vocab_size, special_ids, mlm_probability)(input_ids, generator)
+    masking = MlmMasking(
+        mask_token_id, vocab_size, special_ids, mlm_probability, mask_replace_prob, random_replace_prob
+    )
+    return masking(input_ids, generator, word_ids)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -185,24 +263,7 @@ def make_nsp_pairs(
             sentence (a single two-sentence document).
     """
     seed = check_seed(seed)
-    if isinstance(documents, str) or not isinstance(documents, Sequence):
-        raise TypeError("documents must be a list of documents, each a list of sentence strings")
-    if len(documents) == 0:
-        raise ValueError("documents is empty; NSP needs documents of at least 2 sentences")
-    for i, doc in enumerate(documents):
-        if isinstance(doc, str):
-            raise TypeError(f"documents[{i}] is a string; each document must be a LIST of sentences")
-        if not isinstance(doc, Sequence):
-            raise TypeError(
-                f"documents[{i}] is {type(doc).__name__}; each document must be a list of sentence strings"
-            )
-        for j, sentence in enumerate(doc):
-            if not isinstance(sentence, str):
-                raise TypeError(
-                    f"documents[{i}][{j}] is {type(sentence).__name__} {sentence!r}; sentences must be strings"
-                )
-            if not sentence.strip():
-                raise ValueError(f"documents[{i}][{j}] is blank; drop empty sentences before making pairs")
+    _check_documents(documents)
     fraction = same_document_fraction
     if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0.0 <= fraction <= 1.0:
         raise ValueError(f"same_document_fraction must be in [0, 1], got {same_document_fraction!r}")
@@ -262,6 +323,66 @@ def _not_next(
     raise ValueError(
         f"could not find a NotNext sentence for document {d}, sentence {i}: the corpus repeats itself"
     )
+
+
+def _check_documents(documents: Any) -> None:
+    """Documents must be a non-empty list of lists of non-blank sentence strings (NSP and SOP)."""
+    if isinstance(documents, str) or not isinstance(documents, Sequence):
+        raise TypeError("documents must be a list of documents, each a list of sentence strings")
+    if len(documents) == 0:
+        raise ValueError("documents is empty; NSP needs documents of at least 2 sentences")
+    for i, doc in enumerate(documents):
+        if isinstance(doc, str):
+            raise TypeError(f"documents[{i}] is a string; each document must be a LIST of sentences")
+        if not isinstance(doc, Sequence):
+            raise TypeError(
+                f"documents[{i}] is {type(doc).__name__}; each document must be a list of sentence strings"
+            )
+        for j, sentence in enumerate(doc):
+            if not isinstance(sentence, str):
+                raise TypeError(
+                    f"documents[{i}][{j}] is {type(sentence).__name__} {sentence!r}; sentences must be strings"
+                )
+            if not sentence.strip():
+                raise ValueError(f"documents[{i}][{j}] is blank; drop empty sentences before making pairs")
+
+
+def make_sop_pairs(documents: Sequence[Sequence[str]], *, seed: int) -> list[tuple[str, str, int]]:
+    """Sentence pairs for sentence-order prediction (ALBERT's SOP): half in order, half swapped.
+
+    Every two consecutive sentences ``a, b`` of a document give one pair. Exactly half of them (one
+    more or less when the count is odd) stay ``(a, b, 0)`` (IN_ORDER); the others become ``(b, a, 1)``
+    (SWAPPED). Both sentences come from the same place of the same document, so the topic tells
+    nothing (an NSP NotNext partner usually changes the topic): only the order does. Positions whose
+    order the corpus itself contradicts (``a == b``, or ``b`` followed by ``a`` somewhere too) are
+    left out, so no label contradicts another pair.
+
+    Args:
+        documents: a list of documents, each a list of sentences in order.
+        seed: makes the pairs repeatable (``random.Random(seed)``; the global RNG is not used).
+
+    Returns:
+        A list of ``(first, second, label)`` with label 0 = in order, 1 = swapped, in a shuffled order.
+
+    Raises:
+        ValueError: no documents, or no two consecutive sentences whose order can be told.
+    """
+    seed = check_seed(seed)
+    _check_documents(documents)
+    followed = {(a, b) for doc in documents for a, b in zip(doc, doc[1:])}
+    positions = [
+        (a, b) for doc in documents for a, b in zip(doc, doc[1:]) if a != b and (b, a) not in followed
+    ]
+    if not positions:
+        raise ValueError(
+            "no two consecutive sentences with a definite order; SOP needs documents of 2+ different sentences"
+        )
+    rng = random.Random(seed)
+    rng.shuffle(positions)
+    half = len(positions) // 2 + rng.randrange(2) * (len(positions) % 2)
+    pairs = [(a, b, IN_ORDER) if k < half else (b, a, SWAPPED) for k, (a, b) in enumerate(positions)]
+    rng.shuffle(pairs)
+    return pairs
 
 
 def make_segment_pairs(
@@ -426,6 +547,11 @@ class PretrainingDataset(_TokenizedExamples):
             (:func:`make_nsp_pairs`).
         dupe_factor: build the pairs this many times with seeds ``seed``, ``seed + 1``, ... (different
             cuts and NotNext partners; BERT's ``dupe_factor``).
+        sentence_task: ``"nsp"`` (default): next sentence prediction pairs; ``"sop"``: sentence-order
+            prediction pairs (:func:`make_sop_pairs`, ALBERT; single sentences only). The label sits in
+            ``next_sentence_label`` either way, so ``BertForPreTraining``'s two-way head learns it.
+        same_document_fraction: for NSP sentence pairs, the share of NotNext partners taken from the same
+            document (:func:`make_nsp_pairs`; 0 = other documents only, as BERT's own data).
     """
 
     label_key = "next_sentence_label"
@@ -439,13 +565,23 @@ class PretrainingDataset(_TokenizedExamples):
         seed: int = 0,
         segments: bool = False,
         dupe_factor: int = 1,
+        sentence_task: str = "nsp",
+        same_document_fraction: float = 0.2,
     ):
         _check_max_length(max_length, 5, "a pair [CLS] a [SEP] b [SEP]")
         _check_tokenizer(tokenizer)
         if as_int(dupe_factor) is None or dupe_factor < 1:
             raise ValueError(f"dupe_factor={dupe_factor!r} must be a positive int (copies of the data)")
         seed = check_seed(seed)
-        if segments:
+        if sentence_task not in SENTENCE_TASKS:
+            raise ValueError(f"sentence_task={sentence_task!r} must be one of {SENTENCE_TASKS}")
+        if sentence_task == "sop":
+            if segments:
+                raise ValueError("sentence_task='sop' pairs single sentences: use it with segments=False")
+            self.pairs = [
+                pair for copy in range(dupe_factor) for pair in make_sop_pairs(documents, seed=seed + copy)
+            ]
+        elif segments:
             sentences = list(dict.fromkeys(s for doc in documents for s in doc))
             counts = dict(
                 zip(sentences, map(len, tokenizer(sentences, add_special_tokens=False)["input_ids"]))
@@ -459,7 +595,11 @@ class PretrainingDataset(_TokenizedExamples):
             ]
         else:
             self.pairs = [
-                pair for copy in range(dupe_factor) for pair in make_nsp_pairs(documents, seed=seed + copy)
+                pair
+                for copy in range(dupe_factor)
+                for pair in make_nsp_pairs(
+                    documents, seed=seed + copy, same_document_fraction=same_document_fraction
+                )
             ]
         self.max_length = max_length
         firsts = [a for a, _, _ in self.pairs]

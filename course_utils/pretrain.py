@@ -7,6 +7,10 @@ sentences (``--pairs segments``: two runs of sentences that fill ``max_length``,
 writes a model folder: ``config.json``, ``model.safetensors``, the tokenizer files and ``training_log.json`` (the command, the history, the time taken, the machine and the
 held-out scores). The course ships one such folder in ``course_utils/assets/pretrained/``;
 :func:`load_pretrained` loads it, never from the network.
+
+``--objective mlm`` drops the NSP loss (RoBERTa), ``--objective mlm+sop`` trains sentence-order prediction
+instead (ALBERT), and ``--nsp-same-document 0`` takes every NotNext partner from another document (BERT's own
+data); ``course_utils/assets/ablations/`` holds checkpoints made this way (unit 08).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import shlex
 import shutil
 import sys
@@ -24,14 +29,16 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import distributed as dist
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
 from course_utils import world
 from course_utils.data import PretrainingCollator, PretrainingDataset
 from course_utils.model import BertConfig, BertForPreTraining, BertPreTrainedModel
 from course_utils.tokenizer import TOKENIZER_DIR, load_tokenizer
-from course_utils.train import move_to_device, train
+from course_utils.train import is_main_process, move_to_device, train
 from course_utils.utils import (
     autocast,
     count_parameters,
@@ -70,8 +77,11 @@ DEFAULTS = dict(
     eval_every=250,
     pairs="sentences",  # "sentences": two single sentences; "segments": runs that fill max_length, as BERT
     dupe_factor=1,  # build the training pairs this many times, with different cuts (BERT's dupe_factor)
+    objective="mlm+nsp",  # "mlm": no sentence-pair loss (RoBERTa); "mlm+sop": sentence order (ALBERT)
+    nsp_same_document=0.2,  # share of NotNext partners from the same document (0: other documents, as BERT)
 )
 PAIRS = ("segments", "sentences")
+OBJECTIVES = ("mlm+nsp", "mlm", "mlm+sop")
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -95,6 +105,26 @@ def _documents(split: str, seed: int, max_documents: int | None) -> list[list[st
     return docs
 
 
+def _sentence_task(objective: str) -> str:
+    """The pairs an objective trains on: ``"sop"`` for ``"mlm+sop"``, else NSP pairs (also for ``"mlm"``)."""
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective={objective!r} must be one of {OBJECTIVES}")
+    return "sop" if objective == "mlm+sop" else "nsp"
+
+
+class _MlmOnlyCollator(PretrainingCollator):
+    """Pretraining batches without ``next_sentence_label``: the model then computes the MLM loss only.
+
+    The inputs stay the same NSP pairs (same data, same masks), so an MLM-only run differs from the
+    default in its objective alone.
+    """
+
+    def __call__(self, items: Any) -> dict[str, torch.Tensor]:
+        batch = super().__call__(items)
+        del batch["next_sentence_label"]
+        return batch
+
+
 def _fixed_batches(
     documents: list[list[str]],
     tokenizer: Any,
@@ -103,13 +133,84 @@ def _fixed_batches(
     max_length: int,
     seed: int,
     pairs: str = DEFAULTS["pairs"],
+    sentence_task: str = "nsp",
 ) -> list[dict[str, torch.Tensor]]:
     """Held-out batches masked once with a seeded collator: every evaluation scores the same masks."""
     dataset = PretrainingDataset(
-        documents, tokenizer, max_length=max_length, seed=seed, segments=_segments(pairs)
+        documents,
+        tokenizer,
+        max_length=max_length,
+        seed=seed,
+        segments=_segments(pairs),
+        sentence_task=sentence_task,
     )
     collate = PretrainingCollator(tokenizer, seed=seed)
     return list(DataLoader(dataset, batch_size=batch_size, shuffle=False, collate_fn=collate))
+
+
+# ----------------------------------------------------------------------------------------------------
+# Data-parallel training (torchrun)
+# ----------------------------------------------------------------------------------------------------
+
+
+def _process_group() -> tuple[int, int]:
+    """``(rank, world_size)`` of this process: ``(0, 1)`` unless torch.distributed is initialised."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+class DataParallelShard(nn.Module):
+    """One process's share of every global batch, for ``DistributedDataParallel``.
+
+    Every process builds the same global batch (same data order, same masks: they depend on the seed,
+    not on the number of processes) and keeps rows ``rank * B/N .. (rank + 1) * B/N``. A mean loss per
+    process would weight a process with fewer masked tokens as much as one with more, so each part of the
+    loss is turned back into a sum and divided by the count in the *global* batch, times N (DDP averages
+    the gradients over the N processes). The gradient is then the one a single process gets from the
+    whole batch, and the loss each process reports is the global one (summed over processes).
+
+    Args:
+        model: the ``BertForPreTraining`` to train (``.module``).
+        rank, world_size: this process and the number of processes.
+    """
+
+    def __init__(self, model: nn.Module, rank: int, world_size: int):
+        super().__init__()
+        self.module = model
+        self.rank, self.world_size = rank, world_size
+
+    def forward(self, **batch: Any):
+        n = batch["input_ids"].size(0)
+        if n % self.world_size:
+            raise ValueError(f"a global batch of {n} does not split evenly over {self.world_size} processes")
+        share = n // self.world_size
+        rows = slice(self.rank * share, (self.rank + 1) * share)
+        local = {
+            k: v[rows] if isinstance(v, torch.Tensor) and v.dim() > 0 and v.size(0) == n else v
+            for k, v in batch.items()
+        }
+        out = self.module(**local)
+        # each part: (local mean) x (local count) / (global count) = this process's share of the global mean
+        counts = {"mlm_loss": "labels", "nsp_loss": "next_sentence_label"}
+        shares = {}
+        for part, key in counts.items():
+            if getattr(out, part, None) is None:
+                continue
+            labelled = lambda t: (t != -100).sum()  # noqa: E731
+            global_count = labelled(batch[key]).clamp(min=1)
+            shares[part] = getattr(out, part) * labelled(local[key]) / global_count
+        local_total = sum(shares.values())
+        totals = torch.stack([s.detach().float() for s in shares.values()])
+        dist.all_reduce(totals)  # the global parts, for the log
+        global_parts = dict(zip(shares, totals))
+        # the value is the global loss, the gradient this process's share of it (times N: DDP averages)
+        loss = local_total * self.world_size
+        loss = loss + (sum(global_parts.values()) - loss).detach()
+        out.loss = loss
+        for part, value in global_parts.items():
+            setattr(out, part, value)
+        return out
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -188,6 +289,7 @@ def evaluate_pretrained(
     batch_size: int = 128,
     max_length: int = 64,
     pairs: str = DEFAULTS["pairs"],
+    sentence_task: str = "nsp",
     device: torch.device | str | None = None,
 ) -> dict[str, float]:
     """Score a pretrained model on held-out documents (seeded masking, so the numbers repeat).
@@ -199,6 +301,8 @@ def evaluate_pretrained(
         seed: seeds the NSP pairs and the masks.
         max_documents: score only the first documents (faster; None = all).
         batch_size, max_length, pairs: as in pretraining.
+        sentence_task: ``"nsp"`` (default) or ``"sop"``: score the two-way head on sentence-order pairs
+            instead (``nsp_accuracy`` is then the SOP accuracy, label 0 = in order).
         device: where to run (default: where the model is).
 
     Returns:
@@ -206,7 +310,13 @@ def evaluate_pretrained(
     """
     docs = _documents(split, 0, max_documents)
     batches = _fixed_batches(
-        docs, tokenizer, batch_size=batch_size, max_length=max_length, seed=seed, pairs=pairs
+        docs,
+        tokenizer,
+        batch_size=batch_size,
+        max_length=max_length,
+        seed=seed,
+        pairs=pairs,
+        sentence_task=sentence_task,
     )
     most = Counter(t for b in batches for t in b["labels"][b["labels"] != -100].tolist()).most_common(1)[0][0]
     metrics: dict[str, Any] = pretraining_metrics(model, batches, device)
@@ -242,7 +352,11 @@ def pretrain(
     eval_every: int | None = DEFAULTS["eval_every"],
     pairs: str = DEFAULTS["pairs"],
     dupe_factor: int = DEFAULTS["dupe_factor"],
+    objective: str = DEFAULTS["objective"],
+    nsp_same_document: float = DEFAULTS["nsp_same_document"],
     max_documents: int | None = None,
+    dropout: float | None = None,
+    model_size: dict[str, int] | None = None,
     checkpoint_dir: str | Path | None = None,
     checkpoint_every: int | None = None,
     resume: bool = False,
@@ -264,15 +378,31 @@ def pretrain(
             :func:`course_utils.data.make_segment_pairs`).
         dupe_factor: build the training pairs this many times with different cuts and NotNext
             partners (BERT's ``dupe_factor``), so that a long run does not see the same pairs.
+        objective: ``"mlm+nsp"`` (default, BERT); ``"mlm"``: the same inputs without the NSP loss
+            (RoBERTa dropped it); ``"mlm+sop"``: sentence-order prediction pairs instead of NSP (ALBERT;
+            with ``pairs="sentences"``). Validation and test then score the sentence task trained (for
+            ``"mlm"`` the untrained NSP head, near chance).
+        nsp_same_document: share of the training NotNext partners taken from a non-adjacent sentence of
+            the same document (``pairs="sentences"``); 0 draws them all from other documents, as BERT's
+            data did. Validation and test keep the standard pairs, so runs stay comparable.
         max_documents: use only the first documents of each split (for quick tests).
+        dropout: set both dropout probabilities of the model (default: the config's 0.1); 0 makes a run
+            deterministic, e.g. to compare a data-parallel run with a single process.
+        model_size: fields of :meth:`BertConfig.course_small` to change, e.g. ``{"hidden_size": 256,
+            "num_hidden_layers": 4, "num_attention_heads": 4, "intermediate_size": 1024}`` for a bigger BERT.
         checkpoint_dir, checkpoint_every, resume: full training checkpoints (with optimizer state) to
             resume an interrupted run; they stay out of ``out_dir``.
         device: default :func:`course_utils.utils.get_device`.
         progress: show a progress bar.
         command: the command line to record in the log.
 
+    In a data-parallel run (``torchrun --nproc_per_node=N -m course_utils.pretrain``, with
+    ``torch.distributed`` initialised) ``batch_size`` is the global batch: each of the N processes trains on
+    ``batch_size / N`` of it (see :class:`DataParallelShard`) and only rank 0 evaluates and writes.
+
     Returns:
-        The trained model (eval mode) and the log written to ``training_log.json``.
+        The trained model (eval mode) and the log written to ``training_log.json`` (``None`` on the
+        processes other than rank 0).
     """
     if (
         isinstance(max_length, bool)
@@ -285,10 +415,36 @@ def pretrain(
         )
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size={batch_size!r} must be a positive integer")
+    sentence_task = _sentence_task(objective)
+    if isinstance(nsp_same_document, bool) or not isinstance(nsp_same_document, (int, float)):
+        raise ValueError(f"nsp_same_document={nsp_same_document!r} must be a share in [0, 1]")
+    if not 0.0 <= nsp_same_document <= 1.0:
+        raise ValueError(f"nsp_same_document={nsp_same_document!r} must be a share in [0, 1]")
+    if sentence_task == "sop" and _segments(pairs):
+        raise ValueError("objective='mlm+sop' swaps two single sentences: use it with pairs='sentences'")
+    if dropout is not None and (
+        isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0
+    ):
+        raise ValueError(f"dropout={dropout!r} must be a probability in [0, 1)")
+    rank, world_size = _process_group()
+    if batch_size % world_size:
+        raise ValueError(
+            f"batch_size={batch_size} is the global batch and must split evenly over {world_size} processes"
+        )
     device = get_device(device)
     tokenizer = load_tokenizer()
-    set_seed(seed)  # the initial weights
-    model = BertForPreTraining(BertConfig.course_small(vocab_size=len(tokenizer)))
+    set_seed(seed)  # the initial weights (the same in every process)
+    rates = (
+        {} if dropout is None else {"hidden_dropout_prob": dropout, "attention_probs_dropout_prob": dropout}
+    )
+    model = BertForPreTraining(
+        BertConfig.course_small(vocab_size=len(tokenizer), **(model_size or {}), **rates)
+    )
+    trained: nn.Module = model
+    if world_size > 1:
+        model.to(device)
+        ids = [device.index] if device.type == "cuda" else None
+        trained = DistributedDataParallel(DataParallelShard(model, rank, world_size), device_ids=ids)
 
     train_docs = _documents("train", 0, max_documents)
     dataset = PretrainingDataset(
@@ -298,19 +454,27 @@ def pretrain(
         seed=seed,
         segments=_segments(pairs),
         dupe_factor=dupe_factor,
+        sentence_task=sentence_task,
+        same_document_fraction=nsp_same_document,
     )
     # new masks every batch, from the collator's own seeded generator (saved in checkpoints)
-    collate = PretrainingCollator(tokenizer, seed=seed)
+    collate = (_MlmOnlyCollator if objective == "mlm" else PretrainingCollator)(tokenizer, seed=seed)
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=True, drop_last=True, collate_fn=collate)
     if len(loader) == 0:
         raise ValueError(f"{len(dataset)} training pairs make no full batch of {batch_size}")
     val_docs = _documents("validation", 0, max_documents)
     val_batches = _fixed_batches(
-        val_docs, tokenizer, batch_size=batch_size, max_length=max_length, seed=seed, pairs=pairs
+        val_docs,
+        tokenizer,
+        batch_size=batch_size,
+        max_length=max_length,
+        seed=seed,
+        pairs=pairs,
+        sentence_task=sentence_task,
     )
 
     history = train(
-        model,
+        trained,
         loader,
         steps=steps,
         lr=lr,
@@ -329,6 +493,9 @@ def pretrain(
         # vocabulary scores only where a token was masked: the same loss, ~1.5x faster steps on a CPU
         forward_kwargs={"masked_only": True},
     )
+    if not is_main_process():
+        model.eval()
+        return model, None
     test = evaluate_pretrained(
         model,
         tokenizer,
@@ -338,6 +505,7 @@ def pretrain(
         batch_size=batch_size,
         max_length=max_length,
         pairs=pairs,
+        sentence_task=sentence_task,
     )
 
     out = Path(out_dir)
@@ -356,7 +524,11 @@ def pretrain(
             "eval_every": eval_every,
             "pairs": pairs,
             "dupe_factor": dupe_factor,
+            "objective": objective,
+            "nsp_same_document": nsp_same_document,
             "max_documents": max_documents,
+            "dropout": model.config.hidden_dropout_prob,
+            "world_size": world_size,
             "weight_decay": 0.01,
             "max_grad_norm": 1.0,
             "masked_only": True,
@@ -372,6 +544,9 @@ def pretrain(
             "class": type(model).__name__,
             "parameters": count_parameters(model),
             "vocab_size": len(tokenizer),
+            "hidden_size": model.config.hidden_size,
+            "num_hidden_layers": model.config.num_hidden_layers,
+            "num_attention_heads": model.config.num_attention_heads,
         },
         "steps": len(history),
         "seconds": history.seconds,
@@ -498,6 +673,16 @@ def _warmup(text: str) -> float | int:
     return int(value) if value >= 1 else value
 
 
+def _probability(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"{text} must be a probability in [0, 1)")
+    return value
+
+
 def _max_length(text: str) -> int:
     value = _positive_int(text)
     if not MIN_LENGTH <= value <= MAX_POSITIONS:
@@ -507,11 +692,48 @@ def _max_length(text: str) -> int:
     return value
 
 
+def _share(text: str) -> float:
+    """A number in [0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text} must be a share from 0 to 1")
+    return value
+
+
 def _max_documents(text: str) -> int:
     value = _positive_int(text)
     if value < 2:  # the same rule as _documents, told as a usage error
         raise argparse.ArgumentTypeError(f"{value} must be at least 2 (NSP needs other documents)")
     return value
+
+
+def _model_size(args: argparse.Namespace) -> dict[str, int] | None:
+    size = {}
+    if args.hidden_size is not None:
+        size.update(hidden_size=args.hidden_size, intermediate_size=4 * args.hidden_size)
+    if args.layers is not None:
+        size["num_hidden_layers"] = args.layers
+    if args.heads is not None:
+        size["num_attention_heads"] = args.heads
+    return size or None
+
+
+def _start_process_group(device: str | None) -> torch.device | str | None:
+    """Under ``torchrun`` (``WORLD_SIZE`` > 1 in the environment): join the process group, with NCCL when
+    this process trains on a GPU (one GPU per process, ``cuda:LOCAL_RANK``) and gloo on the CPU.
+    Returns the device this process trains on."""
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    if world_size == 1:
+        return device
+    on_gpu = get_device(device).type == "cuda"
+    if on_gpu:
+        device = f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
+        torch.cuda.set_device(device)
+    dist.init_process_group(backend="nccl" if on_gpu else "gloo")
+    return device
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
@@ -546,7 +768,33 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         help="build the training pairs this many times, with different cuts",
     )
     parser.add_argument(
+        "--objective",
+        choices=OBJECTIVES,
+        default=DEFAULTS["objective"],
+        help="mlm+nsp: BERT; mlm: no sentence-pair loss (RoBERTa); mlm+sop: sentence order (ALBERT)",
+    )
+    parser.add_argument(
+        "--nsp-same-document",
+        type=_share,
+        default=DEFAULTS["nsp_same_document"],
+        help="share of NotNext partners from the same document (0: other documents only, as BERT)",
+    )
+    parser.add_argument(
         "--max-documents", type=_max_documents, default=None, help="use only the first documents"
+    )
+    size = parser.add_argument_group(
+        "model size (default: the course-small mini-BERT, H 128, 2 layers, 2 heads)"
+    )
+    size.add_argument(
+        "--hidden-size", type=_positive_int, default=None, help="H; the feed-forward is 4H wide"
+    )
+    size.add_argument("--layers", type=_positive_int, default=None, help="number of encoder layers")
+    size.add_argument("--heads", type=_positive_int, default=None, help="attention heads (must divide H)")
+    parser.add_argument(
+        "--dropout",
+        type=_probability,
+        default=None,
+        help="both dropout probabilities (default 0.1); 0 makes a run deterministic",
     )
     parser.add_argument("--checkpoint-dir", default=None, help="save resumable checkpoints here")
     parser.add_argument("--checkpoint-every", type=_positive_int, default=None)
@@ -573,29 +821,42 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             parser.error(f"--device: {err}")
     if args.threads is not None:
         torch.set_num_threads(args.threads)
-    command = "python -m course_utils.pretrain " + " ".join(
-        shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv)
+    arguments = " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
+    device = _start_process_group(args.device)
+    launcher = (
+        f"torchrun --nproc_per_node={dist.get_world_size()} -m" if dist.is_initialized() else "python -m"
     )
+    command = f"{launcher} course_utils.pretrain {arguments}"
     start = time.perf_counter()
-    _, log = pretrain(
-        args.out,
-        steps=args.steps,
-        batch_size=args.batch_size,
-        max_length=args.max_length,
-        lr=args.lr,
-        warmup=args.warmup,  # a fraction, or (>= 1) a number of steps
-        seed=args.seed,
-        eval_every=args.eval_every,
-        pairs=args.pairs,
-        dupe_factor=args.dupe_factor,
-        max_documents=args.max_documents,
-        checkpoint_dir=args.checkpoint_dir,
-        checkpoint_every=args.checkpoint_every,
-        resume=args.resume,
-        device=args.device,
-        progress=not args.no_progress,
-        command=command.strip(),
-    )
+    try:
+        _, log = pretrain(
+            args.out,
+            steps=args.steps,
+            batch_size=args.batch_size,
+            max_length=args.max_length,
+            lr=args.lr,
+            warmup=args.warmup,  # a fraction, or (>= 1) a number of steps
+            seed=args.seed,
+            eval_every=args.eval_every,
+            pairs=args.pairs,
+            dupe_factor=args.dupe_factor,
+            objective=args.objective,
+            nsp_same_document=args.nsp_same_document,
+            max_documents=args.max_documents,
+            dropout=args.dropout,
+            model_size=_model_size(args),
+            checkpoint_dir=args.checkpoint_dir,
+            checkpoint_every=args.checkpoint_every,
+            resume=args.resume,
+            device=device,
+            progress=not args.no_progress,
+            command=command.strip(),
+        )
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
+    if log is None:  # not rank 0: rank 0 reports
+        return {}
     test = log["test"]
     print(f"wrote {args.out} in {time.perf_counter() - start:.0f} s (training {log['seconds']:.0f} s)")
     print(
