@@ -13,9 +13,21 @@ import pytest
 import torch
 
 from course_utils import checks
-from course_utils.checks import CheckError, unit00, unit01, unit02, unit03, unit04, unit05
+from course_utils.checks import (
+    CheckError,
+    unit00,
+    unit01,
+    unit02,
+    unit03,
+    unit04,
+    unit05,
+    unit06,
+    unit07,
+    unit08,
+    unit09,
+)
 
-UNITS = (unit00, unit01, unit02, unit03, unit04, unit05)
+UNITS = (unit00, unit01, unit02, unit03, unit04, unit05, unit06, unit07, unit08, unit09)
 
 pytestmark = pytest.mark.usefixtures("one_thread", "global_random_state_untouched")
 
