@@ -191,3 +191,11 @@ def test_every_notebook_has_its_badge_setup_and_no_link_into_img(path):
             assert "../img/" not in cell.source, "a figure linked into the repository: Colab will not show it"
             for name in re.findall(r"attachment:([\w.-]+)", cell.source):
                 assert name in cell.get("attachments", {}), f"attachment:{name} is not attached"
+
+
+def test_a_figure_whose_caption_holds_brackets_is_attached_too(tmp_path):
+    (tmp_path / "fig.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    cell = nbformat.v4.new_markdown_cell("![The head reads the pooled [CLS]](../img/fig.png)\n\ntext")
+    colab._embed_figures(cell, tmp_path, "a lecture")
+    assert cell.source.startswith("![The head reads the pooled [CLS]](attachment:fig.png)")
+    assert set(cell.attachments) == {"fig.png"}

@@ -63,7 +63,7 @@ COLAB_PREINSTALLED = frozenset(
 )
 # A markdown image that points into the repository's img/ folder: ![alt](../img/name.png "title")
 _IMG_LINK = re.compile(
-    r"(!\[[^\]]*\]\()\.\./img/([A-Za-z0-9_.-]+\.(?:png|jpg|jpeg|gif|svg))((?:\s+\"[^\"]*\")?\))"
+    r"(!\[(?:[^\[\]]|\[[^\]]*\])*\]\()\.\./img/([A-Za-z0-9_.-]+\.(?:png|jpg|jpeg|gif|svg))((?:\s+\"[^\"]*\")?\))"
 )
 _ATTACHMENT_REF = re.compile(r"attachment:([A-Za-z0-9_.-]+)")
 _MIME = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",

@@ -62,10 +62,26 @@ UNITS = {
         "positions, feed-forward, residuals, LayerNorm, counting BERT's parameters",
     ),
     "05": ("Decoder and seq2seq", "masked self-attention, cross-attention, teacher forcing, greedy decoding"),
-    "06": ("BERT inputs & tokenization", "WordPiece, special tokens, segments, padding and truncation"),
-    "07": ("Masked language modelling", "15% chosen; 80/10/10; loss on chosen positions only"),
-    "08": ("Next sentence prediction", "IsNext/NotNext pairs, the NSP head, RoBERTa and ALBERT's critique"),
-    "09": ("Pretraining a mini-BERT", "MLM + NSP, AdamW, warmup, clipping, checkpoints, attention views"),
+    "06": (
+        "BERT inputs & tokenization",
+        "WordPiece trained live, special tokens, segments, truncation, padding per batch (2.2x fewer "
+        "positions), input embedding by hand, bert-base-uncased's vocabulary",
+    ),
+    "07": (
+        "Masked language modelling",
+        "15% chosen, 80/10/10 checked on a million tokens, vs 100% [MASK] on three seeds, loss on chosen "
+        "positions only, whole words; lab reaches fill-in rank 860 -> 41 in 120 steps",
+    ),
+    "08": (
+        "Next sentence prediction",
+        "IsNext/NotNext from documents, the NSP head, the ignore_index=0 bug, an ablation (pairs at 200 "
+        "labels: 0.70 with NSP, 0.57 / 0.62 MLM only), RoBERTa and ALBERT",
+    ),
+    "09": (
+        "Pretraining a mini-BERT",
+        "MLM + NSP with the loop, AdamW groups, warmup, clipping, bf16, exact resume, offline bertviz; "
+        "lab reaches 0.251 masked-token accuracy in 300 CPU steps (shipped: 0.750)",
+    ),
     "10": ("Fine-tuning for classification", "heads, schedules, the course's comparison table, your own CSV"),
     "11": ("Token classification (NER)", "BIO tags, sub-word alignment, micro/macro F1, a CRF layer"),
     "12": ("Question answering", "start/end logits, exact match and F1"),
