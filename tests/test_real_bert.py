@@ -131,3 +131,26 @@ def test_a_small_vocab_file_works_and_bad_paths_are_refused(tmp_path):
     (tmp_path / "latin1.txt").write_bytes("caf\xe9\n".encode("latin-1"))
     with pytest.raises(ValueError, match="not a UTF-8"):
         real_bert.load_real_tokenizer(tmp_path / "latin1.txt")
+
+
+@needs_package
+def test_the_real_weights_load_into_the_course_model_with_the_outputs_of_transformers(real):
+    """The packaged real BERT is the real thing for the course model too: strict load, equal outputs."""
+    import torch
+    import transformers
+    from safetensors.torch import load_file
+
+    from course_utils.model import BertModel
+
+    folder = real_bert.real_model_dir()
+    theirs = transformers.BertModel.from_pretrained(folder, add_pooling_layer=False).eval()
+    ours = BertModel.from_pretrained(folder).eval()
+    saved = load_file(folder / "model.safetensors")
+    # position_ids is a buffer the 2020 file still stores; BERT no longer saves it (nor does the course)
+    assert {k.removeprefix("bert.") for k in saved} - {"embeddings.position_ids"} == set(ours.state_dict())
+    batch = real(TEXTS[:2], padding=True, return_tensors="pt")
+    inputs = {k: batch[k] for k in ("input_ids", "token_type_ids", "attention_mask")}
+    with torch.no_grad():
+        expected = theirs(**inputs).last_hidden_state
+        got = ours(**inputs).last_hidden_state
+    torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-5)
