@@ -146,7 +146,7 @@ def test_the_real_weights_load_into_the_course_model_with_the_outputs_of_transfo
     theirs = transformers.BertModel.from_pretrained(folder, add_pooling_layer=False).eval()
     ours = BertModel.from_pretrained(folder).eval()
     saved = load_file(folder / "model.safetensors")
-    # position_ids is a buffer the 2020 file still stores; BERT no longer saves it (nor does the course)
+    # position_ids is a buffer this file stores; transformers and the course no longer save it
     assert {k.removeprefix("bert.") for k in saved} - {"embeddings.position_ids"} == set(ours.state_dict())
     batch = real(TEXTS[:2], padding=True, return_tensors="pt")
     inputs = {k: batch[k] for k in ("input_ids", "token_type_ids", "attention_mask")}
