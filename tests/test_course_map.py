@@ -75,8 +75,12 @@ def test_write_readme_replaces_only_the_marked_block(tmp_path, monkeypatch):
 
 def test_machine_line_describes_this_machine(monkeypatch):
     monkeypatch.setenv("COURSE_DEVICE", "cpu")
+    monkeypatch.delenv("COURSE_THREADS", raising=False)
     line = course_map.machine()
-    assert "CPU cores" in line and "torch threads" in line and line.endswith("no GPU")
+    assert "CPU cores" in line and line.endswith("no GPU")
+    assert f"{course_map.DEFAULT_THREADS} torch thread(s) per notebook" in line
+    monkeypatch.setenv("COURSE_THREADS", "2")
+    assert "2 torch thread(s) per notebook" in course_map.machine()
 
 
 def test_the_script_runs_from_the_repository_root():

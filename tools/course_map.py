@@ -15,13 +15,14 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import time
 from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
 
-from course_utils.utils import machine_description
+from course_utils.utils import DEFAULT_THREADS, machine_description
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMES_FILE = ROOT / "tests" / "notebook_times.json"
@@ -136,11 +137,18 @@ def execute(path: Path, timeout: int = 900) -> tuple[float, float | None]:
     return seconds, (max(peak) if peak else None)
 
 
+def notebook_threads() -> int:
+    """The CPU threads each notebook runs with: its setup cell calls ``set_threads()`` (COURSE_THREADS or
+    the course's default)."""
+    given = os.environ.get("COURSE_THREADS", "").strip()
+    return int(given) if given.isdigit() else DEFAULT_THREADS
+
+
 def machine() -> str:
     """One line for the README: the machine the notebooks were timed on."""
     info = machine_description()
     return (
-        f"{info['cpu_count']} CPU cores ({info['processor']}), {info['torch_threads']} torch threads, "
+        f"{info['cpu_count']} CPU cores ({info['processor']}), {notebook_threads()} torch thread(s) per notebook, "
         f"{info['platform']}, Python {info['python']}, torch {info['torch']}, {info.get('gpu', 'no GPU')}"
     )
 
