@@ -3,12 +3,31 @@
 from __future__ import annotations
 
 import importlib.util
+import shutil
 from pathlib import Path
 from types import ModuleType
 
 from course_utils.model import BertConfig
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# A headless browser, for the tests that look at a page as a learner's browser shows it (None: skip them)
+CHROMIUM = next(
+    (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None
+)
+# Headless, no network: every host resolves to nothing and every request goes to a closed proxy
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--proxy-server=http://127.0.0.1:9",
+    "--proxy-bypass-list=<-loopback>",
+    "--host-resolver-rules=MAP * ~NOTFOUND",
+]
 
 
 def load_tool(name: str) -> ModuleType:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 
 import matplotlib
@@ -15,6 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
+from helpers import CHROMIUM, CHROMIUM_FLAGS  # noqa: E402
 
 from course_utils.model import BertConfig, BertForPreTraining  # noqa: E402
 from course_utils.plots import bertviz_views, plot_attention, plot_confusion, plot_history, smooth  # noqa: E402
@@ -151,22 +151,6 @@ def test_bertviz_views_runs_the_model_and_returns_html():
 # bertviz offline: d3 and jQuery come from installed packages, inside the page; nothing is fetched
 # ----------------------------------------------------------------------------------------------------
 
-_CHROMIUM = next(
-    (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None
-)
-# Headless, no network: every host resolves to nothing and every request goes to a closed proxy
-_OFFLINE_CHROMIUM = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--proxy-server=http://127.0.0.1:9",
-    "--proxy-bypass-list=<-loopback>",
-    "--host-resolver-rules=MAP * ~NOTFOUND",
-]
 # Records script errors and failed loads from the first line of the page on
 _PROBE_HEAD = """<script>
 window.__errors = [];
@@ -220,8 +204,8 @@ def _open_offline(html: str, workdir) -> dict:
     page = workdir / "page.html"
     page.write_text(f"<!doctype html><html><head>{_PROBE_HEAD}</head><body>{html}{_PROBE_TAIL}</body></html>")
     command = [
-        _CHROMIUM,
-        *_OFFLINE_CHROMIUM,
+        CHROMIUM,
+        *CHROMIUM_FLAGS,
         f"--user-data-dir={workdir / 'profile'}",
         "--virtual-time-budget=10000",
         "--dump-dom",
@@ -275,7 +259,7 @@ def test_bertviz_views_names_a_missing_script_package(monkeypatch):
 
 
 @pytest.mark.skipif(
-    _CHROMIUM is None,
+    CHROMIUM is None,
     reason="Chromium is not installed, so the view cannot be opened in a browser: install Debian's "
     "`chromium` (apt-get install chromium)",
 )

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
@@ -23,29 +22,13 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from helpers import load_tool
+from helpers import CHROMIUM, CHROMIUM_FLAGS, load_tool
 
 build_slides = load_tool("build_slides")
 
 ROOT = Path(__file__).resolve().parents[1]
 LECTURES = sorted((ROOT / "lectures").glob("[0-9][0-9]_*.ipynb"))
 SCREENSHOT = ROOT / "build" / "slides" / "screenshot.png"
-CHROMIUM = next(
-    (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None
-)
-# Headless, no network: every host resolves to nothing and every request goes to a closed proxy
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--proxy-server=http://127.0.0.1:9",
-    "--proxy-bypass-list=<-loopback>",
-    "--host-resolver-rules=MAP * ~NOTFOUND",
-]
 
 PROBE_HEAD = """<script>
 window.__errors = [];
