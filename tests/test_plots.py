@@ -122,7 +122,7 @@ def test_plot_attention_layouts():
         plot_attention(heads, tokens, head=5)
 
 
-def test_bertviz_views_runs_the_model_and_returns_html():
+def _tiny_bert_and_tokenizer():
     from course_utils.tokenizer import load_tokenizer
 
     tok = load_tokenizer()
@@ -134,7 +134,12 @@ def test_bertviz_views_runs_the_model_and_returns_html():
         intermediate_size=32,
         max_position_embeddings=32,
     )
-    model = BertForPreTraining(cfg)
+    torch.manual_seed(0)
+    return BertForPreTraining(cfg), tok
+
+
+def test_bertviz_views_runs_the_model_and_returns_html():
+    model, tok = _tiny_bert_and_tokenizer()
     html = bertviz_views(model, tok, "Anna went to the park.", "She saw a dog.")
     assert model.training  # the mode is restored
     assert '"dog"' in html.data  # the tokens are in the page's data
@@ -181,22 +186,6 @@ window.addEventListener("load", function () {
   }, 500);
 });
 </script>"""
-
-
-def _tiny_bert_and_tokenizer():
-    from course_utils.tokenizer import load_tokenizer
-
-    tok = load_tokenizer()
-    cfg = BertConfig(
-        vocab_size=len(tok),
-        hidden_size=16,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=32,
-        max_position_embeddings=32,
-    )
-    torch.manual_seed(0)
-    return BertForPreTraining(cfg), tok
 
 
 def _open_offline(html: str, workdir) -> dict:
