@@ -673,14 +673,20 @@ def _warmup(text: str) -> float | int:
     return int(value) if value >= 1 else value
 
 
-def _probability(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0.0 <= value < 1.0:
-        raise argparse.ArgumentTypeError(f"{text} must be a probability in [0, 1)")
-    return value
+def _fraction(one_allowed: bool) -> Callable[[str], float]:
+    """A parser for a number from 0 to 1, with 1 allowed (a share) or not (a dropout probability)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not (0.0 <= value <= 1.0 if one_allowed else 0.0 <= value < 1.0):
+            what = "a share from 0 to 1" if one_allowed else "a probability in [0, 1)"
+            raise argparse.ArgumentTypeError(f"{text} must be {what}")
+        return value
+
+    return parse
 
 
 def _max_length(text: str) -> int:
@@ -689,17 +695,6 @@ def _max_length(text: str) -> int:
         raise argparse.ArgumentTypeError(
             f"{value} must be from {MIN_LENGTH} ([CLS] a [SEP] b [SEP]) to {MAX_POSITIONS} (the model's positions)"
         )
-    return value
-
-
-def _share(text: str) -> float:
-    """A number in [0, 1]."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"{text} must be a share from 0 to 1")
     return value
 
 
@@ -775,7 +770,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     )
     parser.add_argument(
         "--nsp-same-document",
-        type=_share,
+        type=_fraction(one_allowed=True),
         default=DEFAULTS["nsp_same_document"],
         help="share of NotNext partners from the same document (0: other documents only, as BERT)",
     )
@@ -792,7 +787,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     size.add_argument("--heads", type=_positive_int, default=None, help="attention heads (must divide H)")
     parser.add_argument(
         "--dropout",
-        type=_probability,
+        type=_fraction(one_allowed=False),
         default=None,
         help="both dropout probabilities (default 0.1); 0 makes a run deterministic",
     )
