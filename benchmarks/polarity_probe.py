@@ -1,15 +1,21 @@
-"""Does a pretrained checkpoint know which opinion words are positive and which negative?
+"""What does a pretrained checkpoint know about opinion words, and from how far away does it learn?
 
-Three probes on the sentiment task's opinion words (`world.POSITIVE_WORDS`, `world.NEGATIVE_WORDS`, those
-that are one token):
+Probes on the sentiment task's opinion words (`world.POSITIVE_WORDS`, `world.NEGATIVE_WORDS`, those that
+are one token):
 
-1. the mean cosine similarity of their input embeddings, within a polarity and across;
-2. a logistic regression on the encoder's mean vector of "the food was X." that must tell the polarity
-   of a word it was not fitted on (leave one word out). 0.5 is chance;
-3. does masked language modelling use the context? After two plain remarks of one polarity ("The soup
-   was great. The staff was nice. The view was [MASK]."), the ratio of the probability the MLM head
-   puts on positive and on negative words should be higher after positive remarks: the area under the
-   ROC curve of that ratio over 200 such texts (0.5: the context is ignored; 1.0: always followed).
+1. ``embedding_probe_accuracy``: can the polarity of a word be read from its input embedding? A logistic
+   regression is fitted on four fifths of the words and scored on the other fifth (5 folds, stratified).
+   0.5 is chance. The mean cosine similarity within a polarity and across is reported beside it.
+2. ``sentence_probe_accuracy``: the same on the encoder's mean vector of "the food was X.".
+3. ``neighbour_accuracy``: a cue right NEXT to the word. In "The soup was [MASK] X." does the MLM head
+   put more probability on the corpus's glad adverbs ("wonderfully", ...) than on its sad ones
+   ("terribly", ...) exactly when X is positive? Share of the opinion words where it does.
+4. ``context_auc``: cues FURTHER away. After two remarks of one polarity ("The soup was great. The staff
+   was nice. The view was [MASK]."), is the ratio of probability on positive and negative words higher
+   after positive remarks? Area under the ROC curve over 200 such texts (0.5: the context is ignored).
+5. ``pronoun_agreement``: the same question outside reviews, two words back. In "There she met [MASK]
+   uncle." and "There he met [MASK] uncle." (100 story sentences each), the share where the agreeing
+   "her" / "his" is the likelier of the two (0.5: the pronoun is ignored).
 
     python benchmarks/polarity_probe.py [--checkpoint FOLDER]
 """
@@ -24,61 +30,74 @@ import numpy as np
 import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import StratifiedKFold, cross_val_score
 
 from course_utils import world
 from course_utils.model import BertForPreTraining
 from course_utils.pretrain import PRETRAINED_DIR
 from course_utils.tokenizer import load_tokenizer
+from course_utils.world.corpus import _GLAD_ADVERBS, _SAD_ADVERBS
 
 
+def _one_token_ids(tokenizer, words) -> list[int]:
+    return [tokenizer.convert_tokens_to_ids(w) for w in words if tokenizer.tokenize(w) == [w]]
+
+
+@torch.no_grad()
+def _mask_probabilities(model, tokenizer, text: str) -> torch.Tensor:
+    enc = tokenizer(text, return_tensors="pt")
+    logits = model(**enc).prediction_logits[enc["input_ids"] == tokenizer.mask_token_id][0]
+    return logits.softmax(-1)
+
+
+@torch.no_grad()
 def probe(checkpoint) -> dict[str, float]:
     tokenizer = load_tokenizer(checkpoint)
     model = BertForPreTraining.from_pretrained(checkpoint).eval()
-    embeddings = model.bert.embeddings.word_embeddings.weight.detach()
+    embeddings = model.bert.embeddings.word_embeddings.weight
+    words = [(w, 1) for w in world.POSITIVE_WORDS if tokenizer.tokenize(w) == [w]]
+    words += [(w, 0) for w in world.NEGATIVE_WORDS if tokenizer.tokenize(w) == [w]]
+    ids = [tokenizer.convert_tokens_to_ids(w) for w, _ in words]
+    labels = np.array([y for _, y in words])
+    vectors = embeddings[ids]
+    unit = torch.nn.functional.normalize(vectors, dim=1)
+    cosine = (unit @ unit.T).numpy()
+    same, pos, neg = labels[:, None] == labels[None, :], labels == 1, labels == 0
+    folds = StratifiedKFold(5, shuffle=True, random_state=0)
 
-    def one_token(word: str) -> int | None:
-        ids = tokenizer(word, add_special_tokens=False)["input_ids"]
-        return ids[0] if len(ids) == 1 else None
+    def fold_accuracy(features: np.ndarray) -> float:
+        return float(cross_val_score(LogisticRegression(max_iter=2000), features, labels, cv=folds).mean())
 
-    words = [(w, 1) for w in world.POSITIVE_WORDS if one_token(w) is not None]
-    words += [(w, 0) for w in world.NEGATIVE_WORDS if one_token(w) is not None]
-    unit = torch.nn.functional.normalize(torch.stack([embeddings[one_token(w)] for w, _ in words]), dim=1)
-    polarity = torch.tensor([y for _, y in words])
-    cosine = unit @ unit.T
-    same, pos, neg = polarity[:, None] == polarity[None, :], polarity == 1, polarity == 0
-    result = {
+    sentences = np.stack(
+        [
+            model.bert(**tokenizer(f"the food was {w}.", return_tensors="pt")).last_hidden_state[0].mean(0)
+            for w, _ in words
+        ]
+    )
+    glad, sad = _one_token_ids(tokenizer, _GLAD_ADVERBS), _one_token_ids(tokenizer, _SAD_ADVERBS)
+    neighbour = []
+    for w, y in words:
+        p = _mask_probabilities(model, tokenizer, f"The soup was {tokenizer.mask_token} {w}.")
+        neighbour.append((p[glad].sum() > p[sad].sum()) == bool(y))
+    return {
         "words": len(words),
         "cosine_positive_positive": float(cosine[pos][:, pos].mean()),
         "cosine_negative_negative": float(cosine[neg][:, neg].mean()),
         "cosine_across": float(cosine[~same].mean()),
+        "embedding_probe_accuracy": fold_accuracy(vectors.numpy()),
+        "sentence_probe_accuracy": fold_accuracy(sentences),
+        "neighbour_accuracy": float(np.mean(neighbour)) if glad and sad else float("nan"),
+        "context_auc": context_auc(model, tokenizer),
+        "pronoun_agreement": pronoun_agreement(model, tokenizer),
     }
-    with torch.no_grad():
-        features = np.stack(
-            [
-                model.bert(**tokenizer(f"the food was {w}.", return_tensors="pt"))
-                .last_hidden_state[0]
-                .mean(0)
-                .numpy()
-                for w, _ in words
-            ]
-        )
-    labels = polarity.numpy()
-    hits = []
-    for i in range(len(words)):
-        keep = np.arange(len(words)) != i
-        classifier = LogisticRegression(max_iter=2000).fit(features[keep], labels[keep])
-        hits.append(classifier.predict(features[i : i + 1])[0] == labels[i])
-    result["leave_one_word_out_accuracy"] = float(np.mean(hits))
-    result["context_auc"] = context_auc(model, tokenizer)
-    return result
 
 
 @torch.no_grad()
 def context_auc(model, tokenizer, texts: int = 200, seed: int = 0) -> float:
-    """Probe 3: AUC of log P(positive words) / P(negative words) at a [MASK] after two plain remarks."""
+    """Probe 4: AUC of log P(positive words) / P(negative words) at a [MASK] after two plain remarks."""
     ids = {
-        polarity: [tokenizer.convert_tokens_to_ids(w) for w in words if len(tokenizer.tokenize(w)) == 1]
-        for polarity, words in ((1, world.POSITIVE_WORDS), (0, world.NEGATIVE_WORDS))
+        1: _one_token_ids(tokenizer, world.POSITIVE_WORDS),
+        0: _one_token_ids(tokenizer, world.NEGATIVE_WORDS),
     }
     aspects = [aspect for aspect, verb in world.sentiment.ASPECTS if verb == "was"]
     rng = random.Random(seed)
@@ -87,14 +106,33 @@ def context_auc(model, tokenizer, texts: int = 200, seed: int = 0) -> float:
         polarity = n % 2
         words = world.POSITIVE_WORDS if polarity else world.NEGATIVE_WORDS
         remarks = " ".join(f"The {rng.choice(aspects)} was {rng.choice(words)}." for _ in range(2))
-        enc = tokenizer(
-            f"{remarks} The {rng.choice(aspects)} was {tokenizer.mask_token}.", return_tensors="pt"
+        p = _mask_probabilities(
+            model, tokenizer, f"{remarks} The {rng.choice(aspects)} was {tokenizer.mask_token}."
         )
-        logits = model(**enc).prediction_logits[enc["input_ids"] == tokenizer.mask_token_id][0]
-        p = logits.softmax(-1)
         scores.append(float((p[ids[1]].sum() / p[ids[0]].sum()).log()))
         labels.append(polarity)
     return float(roc_auc_score(labels, scores))
+
+
+@torch.no_grad()
+def pronoun_agreement(model, tokenizer, texts: int = 100, seed: int = 0) -> float:
+    """Probe 5: share of "There she/he met [MASK] uncle." where the agreeing her/his is the likelier."""
+    her, his = tokenizer.convert_tokens_to_ids(["her", "his"])
+    rng = random.Random(seed)
+    places = ("castle", "market", "harbor", "museum", "farm", "library")
+    relatives = ("uncle", "aunt", "cousin", "neighbor", "friend", "teacher")
+    hits = []
+    for _ in range(texts):
+        name, place, relative = (
+            rng.choice(world.FEMALE_NAMES + world.MALE_NAMES),
+            rng.choice(places),
+            rng.choice(relatives),
+        )
+        for pronoun, right, wrong in (("she", her, his), ("he", his, her)):
+            text = f"One morning, {name} walked to the {place}. There {pronoun} met {tokenizer.mask_token} {relative}."
+            p = _mask_probabilities(model, tokenizer, text)
+            hits.append(bool(p[right] > p[wrong]))
+    return float(np.mean(hits))
 
 
 if __name__ == "__main__":

@@ -124,9 +124,11 @@ def run_lstm(train, val, test, seed, num_labels) -> float:
     return evaluate_classifier(model, encode(test), device="cpu")
 
 
-def run_bert(method, train, val, test, seed, num_labels, tokenizer, checkpoint: Path) -> float:
+def run_bert(method, train, val, test, seed, num_labels, tokenizer, checkpoint: Path, lrs=None) -> float:
+    """Test accuracy of the BERT ``method`` fine-tuned on ``train``, at the learning rate of ``lrs``
+    (default: ``BERT_LRS[method]``) whose best epoch scores highest on ``val``."""
     best = (-1.0, 0.0)
-    for lr in BERT_LRS[method]:
+    for lr in BERT_LRS[method] if lrs is None else lrs:
         set_seed(seed)
         model = span_tasks.bert_for(BertForSequenceClassification, method, checkpoint, num_labels=num_labels)
         result = fine_tune_classifier(

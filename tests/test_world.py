@@ -14,15 +14,15 @@ from course_utils import dna, world
 # When the world is changed on purpose, recompute them and update DATA_CARD.md's numbers.
 FINGERPRINTS = {
     "story_corpus": "f3917ad3b5fccea586050a8e9bc72f8675e9129414cbe7488377efb7bf174cce",
-    "sentiment_reviews": "f8e77cfa5f52d71fcff9ad1ea3cd4abed836bbf859bdcd52cd619abb31db6c07",
-    "sentiment_constructions": "e5128fc91a417df609e2959becba3d621bae499877c6db135a1216ed33dc750d",
+    "sentiment_reviews": "74f731a7610934af16441598f1108ae9700ba18ad36da14a04722905936149dc",
+    "sentiment_constructions": "9b5b1754901b22677bf6f17457dd90fa874a9831b686a3938efa7dc7dfb496d8",
     "ner_sentences": "0510c268327207eb97d4f818d4de8b1786b9defd4bcb24846df68963b04f32b0",
     "qa_examples": "d1d93532e256b2e6e64f055cb43aa7cc55355bc47b9a995562744edb910ab77d",
     "translation_pairs": "7a539758720d34d26ee5485949cf6011df016b49b516b3e165caa276b2d484b0",
     "aptamer_sequences": "94a76d4776a9b60f3aa283da402cdd3e49de59edadd049372518cd08dc42f320",
-    "english_texts": "265bf0dc1867d28d7465105dded6707c64263bbdb3255fd3076fb84b22fd5b5a",
+    "english_texts": "a318e2734a1d864922c9d0a84b8e9c144e0a3ef1b73601ff1e637abc645bf302",
     "pair_examples": "73d0eb553aa9fb68bbfdf563e1702978f0e55c51d3596583e26d1ddff01fa572",
-    "pretraining_corpus": "91b9f25f2bc44b5ef1f5a95cffc324c5253e45a53edb37ec1a7f482fe1c0862d",
+    "pretraining_corpus": "ab1d6ca2ee2338e6830316c22917ccf824c8d54ba609f896c578d15348457e3f",
 }
 
 

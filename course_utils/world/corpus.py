@@ -5,8 +5,12 @@ on. The course's corpus does the same for the course world: besides the stories,
 kinds of documents people write there, in the words and constructions of every labelled task:
 
 - **stories** (:func:`course_utils.world.story_corpus`);
-- **reviews**: someone eats out and writes what they thought, sentence after sentence in the grammar
-  of the sentiment reviews (negation, "but", "although"), ending with whether they will come back;
+- **reviews**: someone eats out and writes what they thought, sentence after sentence, all of one
+  opinion: reviews in the grammar of the sentiment task (negation, "but", "although") and remarks that
+  show the feeling (an adverb of that feeling right before the opinion word, a reaction, agreement),
+  ending with whether they will come back. The adverbs matter: a small BERT learns from neighbouring
+  words long before it learns from words further away, so "wonderfully" next to "fresh" is what
+  teaches it that "fresh" is a good thing to say (see the data card);
 - **news**: notes about one person, their town and the organisations they deal with, in the sentences
   of the NER task;
 - **quizzes**: a passage like the QA ones, then some of its questions, each followed by its answer;
@@ -39,17 +43,21 @@ from course_utils.world.lexicon import (
 from course_utils.world.ner import NER_TEMPLATES, _ner_person, _ner_place
 from course_utils.world.pairs import SHOPS, gift_sentence, shopping_sentence
 from course_utils.world.qa import _make_qa
-from course_utils.world.sentiment import OPENERS, _make_review
+from course_utils.world.sentiment import ASPECTS, OPENERS, _make_review, opinion_word
 from course_utils.world.splits import check_split_and_seed, collect, split_bucket
 from course_utils.world.stories import story_corpus
 
 # Documents of each new kind per split (the stories keep their own sizes).
 CORPUS_SIZES = {
-    "reviews": {"train": 2500, "validation": 150, "test": 150},
+    "reviews": {"train": 4000, "validation": 200, "test": 200},
     "news": {"train": 1500, "validation": 100, "test": 100},
     "quizzes": {"train": 1500, "validation": 100, "test": 100},
     "diaries": {"train": 1500, "validation": 100, "test": 100},
 }
+_LIKED = ("smiled", "was happy", "was delighted", "loved it", "felt glad")
+_DISLIKED = ("frowned", "was upset", "was annoyed", "hated it", "felt sorry")
+_GLAD_ADVERBS = ("wonderfully", "delightfully", "pleasantly", "beautifully")
+_SAD_ADVERBS = ("terribly", "horribly", "dreadfully", "painfully")
 EATERIES = ("cafe", "bakery", "market", "harbor", "station", "fair")
 _NAMES = FEMALE_NAMES + MALE_NAMES
 _TRAIN = range(0, 80)  # the hash buckets every task keeps for train (see splits.py)
@@ -90,8 +98,27 @@ def _review_doc(rng: random.Random) -> tuple[str, tuple[str, ...]]:
             if label == int(liked):
                 return text
 
+    sign = 1 if liked else -1
+    reactions = _LIKED if liked else _DISLIKED
+    adverbs = _GLAD_ADVERBS if liked else _SAD_ADVERBS
+
+    def remark() -> str:  # a remark that shows the writer's feeling
+        (aspect, verb), (other, other_verb) = rng.sample(ASPECTS, 2)
+        kind = rng.random()
+        if kind < 0.5:  # an adverb of the same feeling right before the opinion word
+            return f"The {aspect} {verb} {rng.choice(adverbs)} {opinion_word(rng, sign)}."
+        if kind < 0.8:
+            return f"The {aspect} {verb} {opinion_word(rng, sign)}, so {name} {rng.choice(reactions)}."
+        return (
+            f"The {aspect} {verb} {opinion_word(rng, sign)}, and the {other} {other_verb} "
+            f"{opinion_word(rng, sign)} too."
+        )
+
     doc = [f"On {rng.choice(DAYS)}, {name} had {rng.choice(MEALS)} at the {place} in {town}."]
-    doc += [_draw(rng, review, "sentiment", _review_variants) for _ in range(rng.randint(2, 4))]
+    body = [_draw(rng, review, "sentiment", _review_variants) for _ in range(rng.randint(1, 3))]
+    body += [remark() for _ in range(rng.randint(1, 3))]
+    rng.shuffle(body)
+    doc += body
     doc.append(f"{name} will come back to {town}." if liked else f"{name} will not come back to {town}.")
     return " ".join(doc), tuple(doc)
 

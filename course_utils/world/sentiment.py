@@ -30,6 +30,17 @@ OPENERS: tuple[str, ...] = _WORDS["OPENERS"]
 SENTIMENT_MIX = {"simple": 0.54, "negated": 0.11, "but": 0.13, "although": 0.09, "and": 0.13}
 
 
+# Opinion words are drawn with Zipf-like weights 1 / (rank + 2): a few are common, most are rare, so a
+# small labelled set leaves many of them unseen (as real reviews do), while the unlabelled corpus holds
+# every one of them many times.
+_OPINION_WEIGHTS = tuple(1 / (rank + 2) for rank in range(len(POSITIVE_WORDS)))
+
+
+def opinion_word(rng: random.Random, polarity: int) -> str:
+    """One opinion word of ``polarity`` (+1 / -1), common words more often than rare ones."""
+    return rng.choices(POSITIVE_WORDS if polarity > 0 else NEGATIVE_WORDS, _OPINION_WEIGHTS)[0]
+
+
 def _clause(rng: random.Random, polarity: int, *, negated: bool = False, strength: int | None = None):
     """One clause "the <aspect> was [not|modifier] <adjective>" and its signed score.
 
@@ -39,9 +50,9 @@ def _clause(rng: random.Random, polarity: int, *, negated: bool = False, strengt
     """
     aspect, verb = rng.choice(ASPECTS)
     if negated:
-        adjective = rng.choice(NEGATIVE_WORDS if polarity > 0 else POSITIVE_WORDS)
+        adjective = opinion_word(rng, -polarity)
         return f"the {aspect} {verb} not {adjective}", polarity
-    adjective = rng.choice(POSITIVE_WORDS if polarity > 0 else NEGATIVE_WORDS)
+    adjective = opinion_word(rng, polarity)
     if strength is None:
         strength = rng.choice((1, 2, 3))
     modifier = {1: rng.choice(DIMINISHERS) + " ", 2: "", 3: rng.choice(INTENSIFIERS) + " "}[strength]

@@ -1,0 +1,43 @@
+"""The data card's headline: with 200 labelled reviews, pretraining is worth at least ten points.
+
+The shipped mini-BERT and the same network from random weights are fine-tuned on the same 200 sentiment
+reviews with the protocol of ``benchmarks/pretraining_value.py`` (about 300 optimizer steps, best epoch
+on the validation split), each at the learning rate that the benchmark's validation picks for seed 0.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from course_utils import world
+from course_utils.pretrain import PRETRAINED_DIR
+from course_utils.tokenizer import load_tokenizer
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+@pytest.fixture(scope="module")
+def value():
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        import pretraining_value
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    return pretraining_value
+
+
+def test_pretraining_beats_random_weights_by_ten_points_with_200_reviews(value):
+    torch.set_num_threads(1)
+    train = value.sample(*world.sentiment_reviews("train"), 200, seed=0)
+    val, test = world.sentiment_reviews("validation"), world.sentiment_reviews("test")
+    tokenizer = load_tokenizer(PRETRAINED_DIR)
+    scores = {
+        method: value.run_bert(method, train, val, test, 0, 2, tokenizer, PRETRAINED_DIR, lrs=[lr])
+        for method, lr in (("BERT, pretrained", PRETRAINED_LR), ("BERT, random init", RANDOM_LR))
+    }
+    print(scores)
+    assert scores["BERT, pretrained"] >= scores["BERT, random init"] + 0.10, scores
