@@ -12,7 +12,8 @@ Four tasks: sentiment and the sentence-pair task (test accuracy), NER (test enti
 exact match and F1); the token tasks' methods live in ``span_tasks.py``.
 
 The neural models train for about the same number of optimizer steps at every size (more epochs when
-there are fewer examples), and each keeps its best epoch on the full validation split; the BERTs try
+there are fewer examples), and each keeps its best epoch on the full validation split (BERTs: of at most
+20 evenly spaced validations, as in ``span_tasks.py``); the BERTs try
 two learning rates and keep the one with the better validation accuracy. Test accuracy is the mean over
 seeds (the examples drawn and the initial weights change with the seed).
 
@@ -131,8 +132,17 @@ def run_bert(method, train, val, test, seed, num_labels, tokenizer, checkpoint: 
     for lr in BERT_LRS[method] if lrs is None else lrs:
         set_seed(seed)
         model = span_tasks.bert_for(BertForSequenceClassification, method, checkpoint, num_labels=num_labels)
+        epochs = epochs_for(len(train[0]))
         result = fine_tune_classifier(
-            model, tokenizer, train, val, epochs=epochs_for(len(train[0])), lr=lr, seed=seed, device="cpu"
+            model,
+            tokenizer,
+            train,
+            val,
+            epochs=epochs,
+            lr=lr,
+            seed=seed,
+            device="cpu",
+            eval_every_epochs=span_tasks.eval_every_for(epochs),  # at most 20 validations, as NER and QA
         )
         val_accuracy = max(result["validation_accuracy"])
         if val_accuracy > best[0]:
@@ -168,7 +178,16 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument(
         "--checkpoint", default=str(PRETRAINED_DIR), help="a folder written by the pretrain command"
     )
+    parser.add_argument(
+        "--table",
+        nargs="+",
+        metavar="JSON",
+        help="only print the markdown table of saved results (e.g. benchmarks/results/*.json) and stop",
+    )
     args = parser.parse_args(argv)
+    if args.table:
+        print(markdown_table([Path(p) for p in args.table]))
+        return {}
     torch.set_num_threads(args.threads)
     sizes = [s if s == "all" else int(s) for s in args.sizes]
     checkpoint = Path(args.checkpoint)
@@ -232,6 +251,28 @@ def main(argv: list[str] | None = None) -> dict:
     out.with_suffix(".json").write_text(json.dumps(results, indent=1) + "\n")
     plot(results, [t for t in METRICS if t in results], out.with_suffix(".png"))
     return results
+
+
+def markdown_table(paths: list[Path]) -> str:
+    """The data card's table: one row per task and size, mean ± spread per method, the best in bold."""
+    rows = [
+        "| task | labels | " + " | ".join(METHODS) + " |",
+        "|---|---|" + "---|" * len(METHODS),
+    ]
+    for path in paths:
+        results = json.loads(path.read_text())
+        for task in METRICS:
+            for size, row in results.get(task, {}).items():
+                best = max(v["mean"] for v in row.values())
+                cells = []
+                for method in METHODS:
+                    v = row[method]
+                    text = f"{v['mean']:.3f}" + (f" ± {v['std']:.3f}" if len(v["scores"]) > 1 else "")
+                    text += f" (EM {v['exact_match']:.3f})" if "exact_match" in v else ""
+                    cells.append(f"**{text}**" if v["mean"] == best else text)
+                metric = {"accuracy": "accuracy", "f1": "F1"}[METRICS[task]]
+                rows.append(f"| {task} ({metric}) | {size} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
 
 
 def _size_order(size: str) -> float:
