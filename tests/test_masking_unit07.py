@@ -12,7 +12,7 @@ import torch
 from course_utils.data import IGNORE_INDEX, MlmMasking, PretrainingCollator, _first_token_of_word, mask_tokens
 from course_utils.tokenizer import load_tokenizer
 
-V, SPECIAL, MASK, PAD = 2000, (0, 1, 2, 3, 4), 4, 0
+V, SPECIAL, MASK, PAD = 2200, (0, 1, 2, 3, 4), 4, 0
 SETTINGS = dict(mask_token_id=MASK, vocab_size=V, special_ids=SPECIAL)
 
 

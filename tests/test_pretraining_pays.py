@@ -1,8 +1,9 @@
 """The data card's headline: with 200 labelled reviews, pretraining is worth at least ten points.
 
 The shipped mini-BERT and the same network from random weights are fine-tuned on the same 200 sentiment
-reviews with the protocol of ``benchmarks/pretraining_value.py`` (about 300 optimizer steps, best epoch
-on the validation split), each at the learning rate that the benchmark's validation picks for seed 0.
+reviews (seed 0) with the protocol of ``benchmarks/pretraining_value.py``: about 300 optimizer steps, the
+best of 20 validations, the better of two learning rates on the validation split. The benchmark measured
+0.848 against 0.594 on this draw (0.812 against 0.596 over three draws).
 """
 
 from __future__ import annotations
@@ -36,8 +37,8 @@ def test_pretraining_beats_random_weights_by_ten_points_with_200_reviews(value):
     val, test = world.sentiment_reviews("validation"), world.sentiment_reviews("test")
     tokenizer = load_tokenizer(PRETRAINED_DIR)
     scores = {
-        method: value.run_bert(method, train, val, test, 0, 2, tokenizer, PRETRAINED_DIR, lrs=[lr])
-        for method, lr in (("BERT, pretrained", PRETRAINED_LR), ("BERT, random init", RANDOM_LR))
+        method: value.run_bert(method, train, val, test, 0, 2, tokenizer, PRETRAINED_DIR)
+        for method in ("BERT, pretrained", "BERT, random init")
     }
     print(scores)
     assert scores["BERT, pretrained"] >= scores["BERT, random init"] + 0.10, scores

@@ -180,16 +180,26 @@ def _load_model():
     return model.train(), tokenizer
 
 
-def _calls(model: nn.Module, function: Callable, *args: Any) -> tuple[Any, list[bool]]:
+def _calls(model: nn.Module, function: Callable, *args: Any) -> tuple[Any, list[bool], list[bool]]:
     """Run ``function(model, *args)``; also return, for each forward call of the model, whether it was in
-    train mode (dropout on)."""
+    train mode (dropout on) and whether it was given an attention mask."""
     modes: list[bool] = []
-    hook = model.register_forward_hook(lambda module, inputs, output: modes.append(module.training))
+    masks: list[bool] = []
+
+    def saw_mask(module: nn.Module, inputs: tuple, kwargs: dict) -> None:
+        given = inputs[1] if len(inputs) > 1 else kwargs.get("attention_mask")
+        masks.append(given is not None)
+
+    hooks = [
+        model.register_forward_hook(lambda module, inputs, output: modes.append(module.training)),
+        model.register_forward_pre_hook(saw_mask, with_kwargs=True),
+    ]
     try:
         with isolated_rng(0):
-            return function(model, *args), modes
+            return function(model, *args), modes, masks
     finally:
-        hook.remove()
+        for hook in hooks:
+            hook.remove()
 
 
 def _held_out_documents(seed: int, n: int) -> list[list[str]]:
@@ -226,9 +236,11 @@ def check_nsp_accuracy(nsp_accuracy: Callable) -> bool:
     labels = torch.tensor([label for *_, label in pairs])
     accuracy = lambda p: ((p < 0.5).long() == labels).float().mean().item()  # noqa: E731
     expected = accuracy(_p_is_next(model, tokenizer, pairs))
-    answer, modes = _calls(model, nsp_accuracy, tokenizer, pairs, 16)
+    answer, modes, masks = _calls(model, nsp_accuracy, tokenizer, pairs, 16)
     first = expect_number(task, answer, "nsp_accuracy(...)")
     tolerance = 1.5 / len(pairs)  # a pair whose p(IsNext) is within float noise of 0.5 may go either way
+    if modes and not all(masks):  # this checkpoint's NSP head may shrug padding off; the next one may not
+        fail(task, "the model ran without an attention_mask: pass it, or padded positions are read as tokens")
     if abs(first - expected) <= tolerance:
         return passed(task, f"{first:.3f} on the check's {len(pairs)} held-out pairs")
     hints = [
@@ -338,7 +350,7 @@ def check_order_by_comparison(order_by_comparison: Callable) -> bool:
     expect_callable(task, order_by_comparison, "order_by_comparison")
     model, tokenizer = _load_model()
     pairs = make_sop_pairs(_held_out_documents(28, 30), seed=4)[:120]
-    predicted, modes = _calls(model, order_by_comparison, tokenizer, pairs)
+    predicted, modes, _ = _calls(model, order_by_comparison, tokenizer, pairs)
     if isinstance(predicted, torch.Tensor):
         predicted = predicted.tolist()
     if not isinstance(predicted, list) or len(predicted) != len(pairs):
