@@ -2,8 +2,9 @@
 
 The shipped mini-BERT and the same network from random weights are fine-tuned on the same 200 sentiment
 reviews (seed 0) with the protocol of ``benchmarks/pretraining_value.py``: about 300 optimizer steps, the
-best of 20 validations, the better of two learning rates on the validation split. The benchmark measured
-0.848 against 0.594 on this draw (0.812 against 0.596 over three draws).
+best of 20 validations, each at the learning rate of ``BERT_LRS`` that the benchmark's validation picks
+on this draw (2e-4 pretrained, 1e-3 from random weights). The benchmark measured 0.848 against 0.594 on
+this draw (0.812 against 0.596 over three draws).
 """
 
 from __future__ import annotations
@@ -33,12 +34,14 @@ def value():
 
 def test_pretraining_beats_random_weights_by_ten_points_with_200_reviews(value):
     torch.set_num_threads(1)
+    chosen = {"BERT, pretrained": 2e-4, "BERT, random init": 1e-3}  # validation's picks on this draw
+    assert all(lr in value.BERT_LRS[method] for method, lr in chosen.items())
     train = value.sample(*world.sentiment_reviews("train"), 200, seed=0)
     val, test = world.sentiment_reviews("validation"), world.sentiment_reviews("test")
     tokenizer = load_tokenizer(PRETRAINED_DIR)
     scores = {
-        method: value.run_bert(method, train, val, test, 0, 2, tokenizer, PRETRAINED_DIR)
-        for method in ("BERT, pretrained", "BERT, random init")
+        method: value.run_bert(method, train, val, test, 0, 2, tokenizer, PRETRAINED_DIR, lrs=[lr])
+        for method, lr in chosen.items()
     }
     print(scores)
     assert scores["BERT, pretrained"] >= scores["BERT, random init"] + 0.10, scores
