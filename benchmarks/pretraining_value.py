@@ -129,10 +129,10 @@ def run_bert(method, train, val, test, seed, num_labels, tokenizer, checkpoint: 
     """Test accuracy of the BERT ``method`` fine-tuned on ``train``, at the learning rate of ``lrs``
     (default: ``BERT_LRS[method]``) whose best epoch scores highest on ``val``."""
     best = (-1.0, 0.0)
+    epochs = epochs_for(len(train[0]))
     for lr in BERT_LRS[method] if lrs is None else lrs:
         set_seed(seed)
         model = span_tasks.bert_for(BertForSequenceClassification, method, checkpoint, num_labels=num_labels)
-        epochs = epochs_for(len(train[0]))
         result = fine_tune_classifier(
             model,
             tokenizer,

@@ -632,14 +632,21 @@ def load_pretrained_for(
 # ----------------------------------------------------------------------------------------------------
 
 
+def _number(text: str, kind: type = float):
+    """``kind(text)`` (int or float) for an argparse type, or the usage error that says it is not one."""
+    try:
+        return kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not {'an integer' if kind is int else 'a number'}"
+        ) from None
+
+
 def _int_at_least(minimum: int) -> Callable[[str], int]:
     """An argparse type: an integer >= ``minimum`` (argparse turns the error into a usage message)."""
 
     def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        value = _number(text, int)
         if value < minimum:
             raise argparse.ArgumentTypeError(f"{text} must be >= {minimum}")
         return value
@@ -651,10 +658,7 @@ _positive_int = _int_at_least(1)
 
 
 def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    value = _number(text)
     if not math.isfinite(value) or value <= 0:
         raise argparse.ArgumentTypeError(f"{text} must be a positive finite number, e.g. 2e-3")
     return value
@@ -662,10 +666,7 @@ def _positive_float(text: str) -> float:
 
 def _warmup(text: str) -> float | int:
     """A fraction of the steps in [0, 1), or a whole number of steps >= 1."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    value = _number(text)
     if not math.isfinite(value) or value < 0 or (value >= 1 and not value.is_integer()):
         raise argparse.ArgumentTypeError(
             f"{text} must be a fraction of the steps in [0, 1) (e.g. 0.06) or a whole number of steps"
@@ -677,10 +678,7 @@ def _fraction(one_allowed: bool) -> Callable[[str], float]:
     """A parser for a number from 0 to 1, with 1 allowed (a share) or not (a dropout probability)."""
 
     def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        value = _number(text)
         if not (0.0 <= value <= 1.0 if one_allowed else 0.0 <= value < 1.0):
             what = "a share from 0 to 1" if one_allowed else "a probability in [0, 1)"
             raise argparse.ArgumentTypeError(f"{text} must be {what}")
