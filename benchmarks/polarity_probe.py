@@ -16,6 +16,10 @@ are one token):
 5. ``pronoun_agreement``: the same question outside reviews, two words back. In "There she met [MASK]
    uncle." and "There he met [MASK] uncle." (100 story sentences each), the share where the agreeing
    "her" / "his" is the likelier of the two (0.5: the pronoun is ignored).
+6. ``name_copying``: a name copied from the sentence before, as the pair task needs (is the hypothesis'
+   name the premise's?). In "Ari gave Sam a map. So [MASK] got the map from Ari." (and the giver masked
+   at the end, 100 texts each, as the corpus's diaries retell gifts), the share where the right name is
+   the likeliest of the one-token names (``name_copying_chance``: one over their number).
 
     python benchmarks/polarity_probe.py [--checkpoint FOLDER]
 """
@@ -89,6 +93,7 @@ def probe(checkpoint) -> dict[str, float]:
         "neighbour_accuracy": float(np.mean(neighbour)) if glad and sad else float("nan"),
         "context_auc": context_auc(model, tokenizer),
         "pronoun_agreement": pronoun_agreement(model, tokenizer),
+        **name_copying(model, tokenizer),
     }
 
 
@@ -133,6 +138,27 @@ def pronoun_agreement(model, tokenizer, texts: int = 100, seed: int = 0) -> floa
             p = _mask_probabilities(model, tokenizer, text)
             hits.append(bool(p[right] > p[wrong]))
     return float(np.mean(hits))
+
+
+@torch.no_grad()
+def name_copying(model, tokenizer, texts: int = 100, seed: int = 0) -> dict[str, float]:
+    """Probe 6: share of retold gifts where the masked name is the likeliest name, and chance."""
+    names = [n for n in world.FEMALE_NAMES + world.MALE_NAMES if len(tokenizer.tokenize(n)) == 1]
+    name_ids = [tokenizer.convert_tokens_to_ids(tokenizer.tokenize(n)[0]) for n in names]
+    items = [item for item in world.ITEMS if len(tokenizer.tokenize(item)) == 1]
+    rng = random.Random(seed)
+    mask, hits = tokenizer.mask_token, []
+    for _ in range(texts):
+        giver, receiver = rng.sample(names, 2)
+        item = rng.choice(items)
+        told = f"{giver} gave {receiver} a {item}."
+        for right, text in (
+            (receiver, f"{told} So {mask} got the {item} from {giver}."),
+            (giver, f"{told} So {receiver} got the {item} from {mask}."),
+        ):
+            p = _mask_probabilities(model, tokenizer, text)
+            hits.append(names[int(p[name_ids].argmax())] == right)
+    return {"name_copying": float(np.mean(hits)), "name_copying_chance": 1 / len(names)}
 
 
 if __name__ == "__main__":

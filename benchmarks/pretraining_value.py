@@ -11,17 +11,19 @@ For each task and each number of labels, five models learn from the same labelle
 Four tasks: sentiment and the sentence-pair task (test accuracy), NER (test entity F1) and QA (test
 exact match and F1); the token tasks' methods live in ``span_tasks.py``.
 
-The neural models train for about the same number of optimizer steps at every size (more epochs when
-there are fewer examples), and each keeps its best epoch on the full validation split (BERTs: of at most
-20 evenly spaced validations, as in ``span_tasks.py``); the BERTs try
-two learning rates and keep the one with the better validation accuracy. Test accuracy is the mean over
-seeds (the examples drawn and the initial weights change with the seed).
+The neural models train for about the same number of optimizer steps at every size (``--steps``,
+1,500 by default; more epochs when there are fewer examples, at most 100), enough for each to converge,
+and each keeps its best epoch on the full validation split (BERTs: of at most 20 evenly spaced
+validations, as in ``span_tasks.py``); the BERTs try two learning rates and keep the one with the better
+validation accuracy. Test accuracy is the mean over seeds (the examples drawn and the initial weights
+change with the seed).
 
     python benchmarks/pretraining_value.py                       # every task, every size
     python benchmarks/pretraining_value.py --tasks sentiment --sizes 200 --seeds 0 1 2
+    python benchmarks/pretraining_value.py --table benchmarks/results/pretraining_value_*.json
 
-Results go to ``benchmarks/results/pretraining_value.json`` and ``.png``, with the machine and the
-command.
+Results go to ``--out`` + ``.json`` and ``.png`` (default ``benchmarks/results/pretraining_value``), with
+the machine, the commands and the budget; the data card's figures are in ``pretraining_value_*.json``.
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ from course_utils.utils import machine_description, set_seed
 RESULTS = Path(__file__).resolve().parent / "results"
 METHODS = span_tasks.METHODS
 SIZES = span_tasks.SIZES
-STEPS = span_tasks.STEPS  # optimizer steps per run, whatever the number of examples
+STEPS = span_tasks.STEPS  # optimizer steps per run by default, whatever the number of examples
 # The score each task is ranked by (QA also reports exact match).
 METRICS = {"sentiment": "accuracy", "pairs": "accuracy", "ner": "f1", "qa": "f1"}
 BERT_LRS = span_tasks.BERT_LRS  # two learning rates per BERT; validation picks one
@@ -110,13 +112,13 @@ def run_bag_of_words(train, val, test, seed) -> float:
     )
 
 
-def run_lstm(train, val, test, seed, num_labels) -> float:
+def run_lstm(train, val, test, seed, num_labels, steps=STEPS) -> float:
     vocab = Vocab.build([simple_tokenize(as_text(t)) for t in train[0]])
     encode = lambda data: ([vocab.encode(simple_tokenize(as_text(t))) for t in data[0]], data[1])
     set_seed(seed)
     model = LSTMClassifier(len(vocab), 32, 32, num_labels)
     best, best_state = -1.0, None
-    for _ in range(epochs_for(len(train[0]))):  # one epoch at a time, keeping the best on validation
+    for _ in range(epochs_for(len(train[0]), steps)):  # one epoch at a time, keeping the best on validation
         train_classifier(model, encode(train), epochs=1, lr=1e-2, batch_size=32, seed=seed, device="cpu")
         accuracy = evaluate_classifier(model, encode(val), device="cpu")
         if accuracy > best:
@@ -125,11 +127,14 @@ def run_lstm(train, val, test, seed, num_labels) -> float:
     return evaluate_classifier(model, encode(test), device="cpu")
 
 
-def run_bert(method, train, val, test, seed, num_labels, tokenizer, checkpoint: Path, lrs=None) -> float:
-    """Test accuracy of the BERT ``method`` fine-tuned on ``train``, at the learning rate of ``lrs``
-    (default: ``BERT_LRS[method]``) whose best epoch scores highest on ``val``."""
+def run_bert(
+    method, train, val, test, seed, num_labels, tokenizer, checkpoint: Path, lrs=None, steps=STEPS
+) -> float:
+    """Test accuracy of the BERT ``method`` fine-tuned on ``train`` for about ``steps`` optimizer steps,
+    at the learning rate of ``lrs`` (default: ``BERT_LRS[method]``) whose best epoch scores highest on
+    ``val``."""
     best = (-1.0, 0.0)
-    epochs = epochs_for(len(train[0]))
+    epochs = epochs_for(len(train[0]), steps)
     for lr in BERT_LRS[method] if lrs is None else lrs:
         set_seed(seed)
         model = span_tasks.bert_for(BertForSequenceClassification, method, checkpoint, num_labels=num_labels)
@@ -165,6 +170,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--tasks", nargs="+", default=list(METRICS), choices=list(METRICS))
     parser.add_argument("--sizes", nargs="+", default=[str(s) for s in SIZES])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument(
+        "--steps", type=int, default=STEPS, help=f"optimizer steps per neural run (default {STEPS})"
+    )
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS, metavar="METHOD")
     parser.add_argument(
         "--threads", type=int, default=1, help="torch CPU threads (1 is fastest for these sizes)"
@@ -196,11 +204,20 @@ def main(argv: list[str] | None = None) -> dict:
     command = "python benchmarks/pretraining_value.py " + " ".join(sys.argv[1:] if argv is None else argv)
     made_with = json.loads((checkpoint / "training_log.json").read_text()).get("command")
     out = Path(args.out)
-    results: dict = {"commands": [command], "machine": machine_description("cpu"), "checkpoint": made_with}
+    results: dict = {
+        "commands": [command],
+        "machine": machine_description("cpu"),
+        "checkpoint": made_with,
+        "steps": args.steps,
+    }
     if args.merge and out.with_suffix(".json").is_file():
         results = json.loads(out.with_suffix(".json").read_text())
         if results.get("checkpoint") != made_with:
             parser.error(f"--merge: {out.with_suffix('.json')} was made with another checkpoint")
+        if results.get("steps", 300) != args.steps:
+            parser.error(
+                f"--merge: {out.with_suffix('.json')} was made with --steps {results.get('steps', 300)}"
+            )
         results["commands"] = results.get("commands", [results.pop("command", None)]) + [command]
     start = time.perf_counter()
     for task in args.tasks:
@@ -217,17 +234,29 @@ def main(argv: list[str] | None = None) -> dict:
                     if span_task:
                         train = span_tasks.sample(train_all, size, seed)
                         run = span_tasks.run_ner if task == "ner" else span_tasks.run_qa
-                        runs.append(run(method, train, val, test, seed, tokenizer, checkpoint, encoder))
+                        runs.append(
+                            run(method, train, val, test, seed, tokenizer, checkpoint, encoder, args.steps)
+                        )
                         continue
                     train = sample(*train_all, size, seed)
                     if method == "bag of words":
                         score = run_bag_of_words(train, val, test, seed)
                     elif method == "LSTM":
-                        score = run_lstm(train, val, test, seed, num_labels)
+                        score = run_lstm(train, val, test, seed, num_labels, args.steps)
                     elif method == "BERT, frozen + LR":
                         score = run_frozen(train, val, test, seed, encoder, tokenizer)
                     else:
-                        score = run_bert(method, train, val, test, seed, num_labels, tokenizer, checkpoint)
+                        score = run_bert(
+                            method,
+                            train,
+                            val,
+                            test,
+                            seed,
+                            num_labels,
+                            tokenizer,
+                            checkpoint,
+                            steps=args.steps,
+                        )
                     runs.append({"accuracy": score})
                 scores = [float(r[METRICS[task]]) for r in runs]
                 row[method] = {
@@ -259,19 +288,19 @@ def markdown_table(paths: list[Path]) -> str:
         "| task | labels | " + " | ".join(METHODS) + " |",
         "|---|---|" + "---|" * len(METHODS),
     ]
-    for path in paths:
-        results = json.loads(path.read_text())
-        for task in METRICS:
-            for size, row in results.get(task, {}).items():
-                best = max(v["mean"] for v in row.values())
-                cells = []
-                for method in METHODS:
-                    v = row[method]
-                    text = f"{v['mean']:.3f}" + (f" ± {v['std']:.3f}" if len(v["scores"]) > 1 else "")
-                    text += f" (EM {v['exact_match']:.3f})" if "exact_match" in v else ""
-                    cells.append(f"**{text}**" if v["mean"] == best else text)
-                metric = {"accuracy": "accuracy", "f1": "F1"}[METRICS[task]]
-                rows.append(f"| {task} ({metric}) | {size} | " + " | ".join(cells) + " |")
+    saved = [json.loads(path.read_text()) for path in paths]
+    for task in METRICS:  # the tasks in their usual order, sizes increasing, whatever the order of the files
+        rows_of_task = [item for results in saved for item in results.get(task, {}).items()]
+        for size, row in sorted(rows_of_task, key=lambda item: _size_order(item[0])):
+            best = max(v["mean"] for v in row.values())
+            cells = []
+            for method in METHODS:
+                v = row[method]
+                text = f"{v['mean']:.3f}" + (f" ± {v['std']:.3f}" if len(v["scores"]) > 1 else "")
+                text += f" (EM {v['exact_match']:.3f})" if "exact_match" in v else ""
+                cells.append(f"**{text}**" if v["mean"] == best else text)
+            metric = {"accuracy": "accuracy", "f1": "F1"}[METRICS[task]]
+            rows.append(f"| {task} ({metric}) | {size} | " + " | ".join(cells) + " |")
     return "\n".join(rows)
 
 
