@@ -10,6 +10,7 @@ benchmark's own figures are in the data card.
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -46,3 +47,32 @@ def test_pretraining_beats_random_weights_by_ten_points_with_200_reviews(value):
     }
     print(scores)
     assert scores["BERT, pretrained"] >= scores["BERT, random init"] + 0.10, scores
+
+
+def _saved_row(mean: float) -> dict:
+    return {"metric": "accuracy", "mean": mean, "std": 0.0, "scores": [mean]}
+
+
+def test_the_table_lists_tasks_in_order_and_sizes_increasing_whatever_the_files(value, tmp_path):
+    rows = {size: {m: _saved_row(0.5) for m in value.METHODS} for size in ("all", "50")}
+    (tmp_path / "a.json").write_text(json.dumps({"pairs": rows}))
+    (tmp_path / "b.json").write_text(
+        json.dumps({"sentiment": {"200": rows["50"]}, "pairs": {"100": rows["50"]}})
+    )
+    table = value.markdown_table([tmp_path / "a.json", tmp_path / "b.json"])
+    firsts = [line.split(" | ")[0:2] for line in table.splitlines()[2:]]
+    assert firsts == [
+        ["| sentiment (accuracy)", "200"],
+        ["| pairs (accuracy)", "50"],
+        ["| pairs (accuracy)", "100"],
+        ["| pairs (accuracy)", "all"],
+    ]
+
+
+def test_merge_refuses_results_made_with_another_budget(value, tmp_path, capsys):
+    made_with = json.loads((PRETRAINED_DIR / "training_log.json").read_text())["command"]
+    (tmp_path / "old.json").write_text(json.dumps({"checkpoint": made_with, "steps": 300, "sentiment": {}}))
+    quick = ["--tasks", "sentiment", "--sizes", "50", "--seeds", "0", "--methods", "bag of words"]
+    with pytest.raises(SystemExit):  # without the check this quick run ends normally and the test fails
+        value.main([*quick, "--out", str(tmp_path / "old"), "--merge", "--steps", "1500"])
+    assert "--steps 300" in capsys.readouterr().err
