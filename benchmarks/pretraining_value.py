@@ -214,10 +214,9 @@ def main(argv: list[str] | None = None) -> dict:
         results = json.loads(out.with_suffix(".json").read_text())
         if results.get("checkpoint") != made_with:
             parser.error(f"--merge: {out.with_suffix('.json')} was made with another checkpoint")
-        if results.get("steps", 300) != args.steps:
-            parser.error(
-                f"--merge: {out.with_suffix('.json')} was made with --steps {results.get('steps', 300)}"
-            )
+        saved_steps = results.get("steps", 300)  # files written before --steps existed used 300
+        if saved_steps != args.steps:
+            parser.error(f"--merge: {out.with_suffix('.json')} was made with --steps {saved_steps}")
         results["commands"] = results.get("commands", [results.pop("command", None)]) + [command]
     start = time.perf_counter()
     for task in args.tasks:
