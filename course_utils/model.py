@@ -441,6 +441,8 @@ class BertModel(BertPreTrainedModel):
         if head_mask is not None:
             raise ValueError(_NO_HEAD_MASK)
         x = self.embeddings(input_ids, token_type_ids, position_ids, inputs_embeds)  # (B, T, H)
+        if attention_mask is not None and self._no_padding(attention_mask, output_attentions):
+            attention_mask = None  # SDPA picks its fastest kernel (flash attention on a GPU) without a mask
         mask = None if attention_mask is None else extended_attention_mask(attention_mask, x.dtype)
         x, hidden_states, attentions = self.encoder(x, mask, output_attentions, output_hidden_states)
         return ModelOutput(
@@ -449,6 +451,15 @@ class BertModel(BertPreTrainedModel):
             hidden_states=hidden_states,
             attentions=attentions,
         )
+
+    def _no_padding(self, attention_mask: torch.Tensor, output_attentions: bool) -> bool:
+        """Whether the fused attention can run without a mask: nothing is padding (as transformers checks;
+        the check reads the mask, so it is skipped while torch.compile traces the model)."""
+        if self.config.attn_implementation != "sdpa" or output_attentions:
+            return False
+        if getattr(torch.compiler, "is_compiling", lambda: False)():
+            return False
+        return bool(attention_mask.all())
 
 
 # Heads ----------------------------------------------------------------------------------------------

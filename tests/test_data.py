@@ -107,6 +107,7 @@ def test_masking_is_repeatable_and_shape_preserving():
     assert (free[1][ids == 0] != IGNORE_INDEX).any(), "with no special ids even padding can be chosen"
 
 
+@pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_masking_on_cuda_matches_cpu_for_a_cpu_generator():
     ids = _sample(20_000)

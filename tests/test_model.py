@@ -207,6 +207,31 @@ def test_padding_does_not_change_real_tokens():
     torch.testing.assert_close(m(padded, mask).last_hidden_state[:, :6], alone, atol=1e-5, rtol=1e-5)
 
 
+def test_a_mask_without_padding_reaches_the_fused_kernel_as_none(monkeypatch):
+    """Nothing padded: SDPA gets no mask, so that it may pick flash attention (transformers does the same);
+    with padding, or when the probabilities are wanted, the mask is used."""
+    cfg = CONFIGS["course_small"]
+    m = BertModel(cfg).eval()
+    seen = []
+    sdpa = torch.nn.functional.scaled_dot_product_attention
+    monkeypatch.setattr(
+        torch.nn.functional,
+        "scaled_dot_product_attention",
+        lambda *args, attn_mask=None, **kw: seen.append(attn_mask) or sdpa(*args, attn_mask=attn_mask, **kw),
+    )
+    ids = torch.randint(5, cfg.vocab_size, (2, 7))
+    full = m(ids, torch.ones(2, 7, dtype=torch.long)).last_hidden_state
+    assert len(seen) == cfg.num_hidden_layers and all(mask is None for mask in seen)
+    torch.testing.assert_close(full, m(ids).last_hidden_state, atol=0, rtol=0)
+    seen.clear()
+    m(ids, torch.tensor([[1] * 7, [1] * 5 + [0] * 2]))
+    assert len(seen) == cfg.num_hidden_layers and all(mask is not None for mask in seen)
+    seen.clear()
+    with_probs = m(ids, torch.ones(2, 7, dtype=torch.long), output_attentions=True)
+    assert seen == [] and len(with_probs.attentions) == cfg.num_hidden_layers
+    torch.testing.assert_close(with_probs.last_hidden_state, full, atol=1e-5, rtol=1e-5)
+
+
 def test_attention_function_matches_sdpa_and_masks():
     torch.manual_seed(0)
     q, k, v = (torch.randn(2, 3, 5, 4) for _ in range(3))

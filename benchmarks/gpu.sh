@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Everything the course checks on a CUDA GPU, in one run (about 10 minutes on one H200):
+#   1. the CUDA tests (tests marked `cuda`: parity and bf16 autocast, masking, pretraining, DDP over NCCL,
+#      fine-tuning), which are skipped on a machine without a GPU;
+#   2. the pretraining-step benchmark against transformers on the GPU (bf16 autocast, fused attention),
+#      BERT-base at T 128 and 512 and d2l's tiny BERT (results/throughput_cuda.json);
+#   3. every notebook executed top to bottom on the GPU with nbval (the README's test options).
+# Each part has its own time limit, so that one slow part cannot take the others' time. Logs go to
+# $LOGS (default benchmarks/results/gpu). Run from the repository root, with the course installed:
+#   bash benchmarks/gpu.sh [datasheet bf16 TFLOP/s of the GPU, for model FLOPs utilisation]
+set -u
+LOGS=${LOGS:-benchmarks/results/gpu}
+mkdir -p "$LOGS"
+PEAK=${1:-}
+PY=${PYTHON:-python3}
+nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.max.sm --format=csv | tee "$LOGS/gpu.txt"
+$PY -c "import torch, transformers; print('torch', torch.__version__, '| transformers', transformers.__version__)" \
+  | tee -a "$LOGS/gpu.txt"
+
+echo "== 1. CUDA tests"
+timeout 150 $PY -m pytest -o addopts="" -p no:cacheprovider --continue-on-collection-errors -m cuda -v -rA tests 2>&1 | tee "$LOGS/cuda_tests.log" | tail -25
+
+echo "== 2. throughput against transformers"
+timeout 200 $PY benchmarks/throughput.py --device cuda --repeats 7 --steps 10 \
+  ${PEAK:+--peak-tflops "$PEAK"} 2>&1 | tee "$LOGS/throughput.log" | grep -v Warning
+
+echo "== 3. notebooks on the GPU"
+timeout 240 $PY -m pytest -o addopts="" -p no:cacheprovider -n 12 --dist loadfile --nbval-lax \
+  --nbval-current-env --nbval-sanitize-with=nbval_sanitize.cfg --nbval-cell-timeout=230 -rf \
+  notebooks lectures solutions 2>&1 | tee "$LOGS/notebooks.log" | tail -40

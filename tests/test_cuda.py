@@ -1,0 +1,89 @@
+"""On a CUDA GPU: pretraining, data-parallel pretraining (NCCL) and fine-tuning run there, and what they
+write loads on the CPU. Skipped without a GPU (the course must also run without one)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from course_utils import world
+from course_utils.model import BertForPreTraining
+from course_utils.pretrain import PRETRAINED_DIR, load_pretrained, main
+from course_utils.tokenizer import load_tokenizer
+
+pytestmark = [pytest.mark.cuda, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")]
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+RUN = ["--steps", "8", "--batch-size", "16", "--max-documents", "200", "--dropout", "0", "--eval-every", "4"]
+RUN += ["--no-progress", "--lr", "3e-3", "--warmup", "1", "--device", "cuda"]
+
+
+@pytest.fixture(scope="module")
+def gpu_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("gpu") / "model"
+    return out, main([*RUN, "--out", str(out)])
+
+
+def test_pretraining_on_the_gpu_trains_and_writes_a_model_that_loads_on_the_cpu(gpu_run):
+    out, log = gpu_run
+    assert log["machine"]["device"].startswith("cuda") and "gpu" in log["machine"]
+    losses = log["history"]["train_loss"]
+    assert len(losses) == 8 and all(map(torch.isfinite, torch.tensor(losses)))
+    assert losses[-1] < losses[0] - 0.5, losses  # a learning rate of 3e-3 moves the loss at once
+    on_cpu, _ = load_pretrained("cpu", out)
+    on_gpu, _ = load_pretrained("cuda", out)
+    assert isinstance(on_cpu, BertForPreTraining) and next(on_gpu.parameters()).is_cuda
+    ids = torch.randint(5, on_cpu.config.vocab_size, (2, 12))
+    torch.backends.cuda.matmul.allow_tf32 = False
+    with torch.no_grad():
+        cpu_logits = on_cpu(ids).prediction_logits
+        gpu_logits = on_gpu(ids.cuda()).prediction_logits.cpu()
+    torch.testing.assert_close(gpu_logits, cpu_logits, atol=1e-4, rtol=1e-4)
+
+
+def test_one_process_under_torchrun_uses_nccl_and_trains_as_the_plain_command(gpu_run, tmp_path):
+    _, plain = gpu_run
+    out = tmp_path / "ddp"
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=1"]
+    done = subprocess.run(
+        [*command, "-m", "course_utils.pretrain", *RUN, "--out", str(out)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    log = json.loads((out / "training_log.json").read_text())
+    assert log["settings"]["world_size"] == 1 and log["machine"]["device"] == "cuda:0"
+    # the same data, masks and pairs; bf16 autocast on both, so agreement is to bf16 rounding, not exact
+    torch.testing.assert_close(
+        torch.tensor(log["history"]["train_loss"]), torch.tensor(plain["history"]["train_loss"]), atol=0.02, rtol=0
+    )
+
+
+def test_the_headline_holds_on_the_gpu_under_bf16():
+    """200 labelled reviews: pretrained >= random init + 10 points, trained on the GPU (bf16 autocast), with
+    the budget and learning rates of tests/test_pretraining_pays.py."""
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        import pretraining_value as value
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    chosen = {"BERT, pretrained": 2e-4, "BERT, random init": 1e-3}
+    train = value.sample(*world.sentiment_reviews("train"), 200, seed=0)
+    val, test = world.sentiment_reviews("validation"), world.sentiment_reviews("test")
+    tokenizer = load_tokenizer(PRETRAINED_DIR)
+    scores = {
+        method: value.run_bert(
+            method, train, val, test, 0, 2, tokenizer, PRETRAINED_DIR, lrs=[lr], steps=300, device="cuda"
+        )
+        for method, lr in chosen.items()
+    }
+    print(scores)
+    assert scores["BERT, pretrained"] >= scores["BERT, random init"] + 0.10, scores
