@@ -8,9 +8,9 @@ course model runs as ``python -m course_utils.pretrain`` runs it (``masked_only=
 only where a token was masked); ``transformers`` runs with both its attention implementations, and the
 faster one is the reference. Achieved FLOP/s (counted with ``torch.utils.flop_counter``) are given as a
 fraction of the large-matmul throughput measured in the same run (the practical limit: float32 on a CPU,
-bf16 on a GPU) and, on a GPU, of the datasheet peak given with ``--peak-tflops``. Peak memory per model:
-the resident set of a fresh process that runs two steps (CPU), or the most memory allocated during a step
-(GPU).
+bf16 on a GPU) and, on a GPU, of the datasheet peak given with ``--peak-tflops``. Peak memory per model is
+measured in a fresh process that builds only that model and runs two steps: its peak resident set (CPU) or
+the most GPU memory it allocated (GPU).
 
     python benchmarks/throughput.py [--configs small base] [--repeats 7] [--threads N]
     python benchmarks/throughput.py --device cuda [--configs base base512 d2l] [--compile]
@@ -195,12 +195,19 @@ def peak_memory_gib(name: str, key: str, device: torch.device, batch_size: int, 
 
 
 def compare(
-    name: str, repeats: int, steps: int, device: torch.device, threads: int | None, compile_: bool
+    name: str,
+    repeats: int,
+    steps: int,
+    device: torch.device,
+    threads: int | None,
+    compile_: bool,
+    batch_size: int | None = None,
 ) -> dict:
     _, B, T = CONFIGS[name]
     on_gpu = device.type == "cuda"
     if on_gpu:
         B = GPU_BATCH[name]
+    B = batch_size or B
     config, batch, models = build(name, device, B)
     # the same function: float32 losses agree before anything is timed (no TF32 for this check)
     tf32 = torch.backends.cuda.matmul.allow_tf32
@@ -283,6 +290,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--steps", type=int, default=3, help="steps per timing")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    parser.add_argument("--batch", type=int, default=None, help="sequences per batch (default: the config's)")
     parser.add_argument("--compile", action="store_true", help="also time the course model torch.compile'd")
     parser.add_argument(
         "--peak-tflops", type=float, default=None, help="the GPU's datasheet bf16 dense TFLOP/s, for MFU"
@@ -308,11 +316,13 @@ def main() -> None:
         + (f"--device {args.device} " if device.type != "cpu" else "")
         + f"--configs {' '.join(configs)} --repeats {args.repeats} --steps {args.steps}"
         + (f" --threads {args.threads}" if args.threads else "")
+        + (f" --batch {args.batch}" if args.batch else "")
         + (" --compile" if args.compile else "")
         + (f" --peak-tflops {args.peak_tflops:g}" if args.peak_tflops else ""),
     }
     report["results"] = {
-        name: compare(name, args.repeats, args.steps, device, args.threads, args.compile) for name in configs
+        name: compare(name, args.repeats, args.steps, device, args.threads, args.compile, args.batch)
+        for name in configs
     }
     Path(out).write_text(json.dumps(report, indent=1) + "\n")
     print("wrote", out)

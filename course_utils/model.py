@@ -453,11 +453,8 @@ class BertModel(BertPreTrainedModel):
         )
 
     def _no_padding(self, attention_mask: torch.Tensor, output_attentions: bool) -> bool:
-        """Whether the fused attention can run without a mask: nothing is padding (as transformers checks;
-        the check reads the mask, so it is skipped while torch.compile traces the model)."""
+        """Whether the fused attention can run without a mask: nothing is padding (as transformers checks)."""
         if self.config.attn_implementation != "sdpa" or output_attentions:
-            return False
-        if getattr(torch.compiler, "is_compiling", lambda: False)():
             return False
         return bool(attention_mask.all())
 

@@ -182,7 +182,7 @@ def check_token_ids(
     ids = torch.as_tensor(ids)
     if ids.numel() == 0:
         return
-    lo, hi = int(ids.min()), int(ids.max())
+    lo, hi = torch.stack(torch.aminmax(ids)).tolist()  # one read from the device, not two
     if lo < 0 or hi >= vocab_size:
         bad = lo if lo < 0 else hi
         raise ValueError(

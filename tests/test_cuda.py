@@ -1,5 +1,6 @@
-"""On a CUDA GPU: pretraining, data-parallel pretraining (NCCL) and fine-tuning run there, and what they
-write loads on the CPU. Skipped without a GPU (the course must also run without one)."""
+"""On a CUDA GPU: pretraining and fine-tuning run there, and what they write loads on the CPU; with two GPUs,
+data-parallel pretraining over NCCL trains as one GPU. Skipped without a GPU (the course must also run
+without one)."""
 
 from __future__ import annotations
 
@@ -47,10 +48,13 @@ def test_pretraining_on_the_gpu_trains_and_writes_a_model_that_loads_on_the_cpu(
     torch.testing.assert_close(gpu_logits, cpu_logits, atol=1e-4, rtol=1e-4)
 
 
-def test_one_process_under_torchrun_uses_nccl_and_trains_as_the_plain_command(gpu_run, tmp_path):
-    _, plain = gpu_run
+@pytest.mark.skipif(torch.cuda.device_count() < 2, reason="needs two CUDA GPUs")
+def test_two_gpus_under_torchrun_train_as_one_gpu(gpu_run, tmp_path):
+    """NCCL needs one GPU per process, so this runs only where two are lent (tests/test_pretrain_ddp.py
+    checks the same on two CPU processes with gloo, to 1e-4)."""
+    _, one = gpu_run
     out = tmp_path / "ddp"
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=1"]
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
     done = subprocess.run(
         [*command, "-m", "course_utils.pretrain", *RUN, "--out", str(out)],
         capture_output=True,
@@ -59,11 +63,14 @@ def test_one_process_under_torchrun_uses_nccl_and_trains_as_the_plain_command(gp
         timeout=600,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    log = json.loads((out / "training_log.json").read_text())
-    assert log["settings"]["world_size"] == 1 and log["machine"]["device"] == "cuda:0"
-    # the same data, masks and pairs; bf16 autocast on both, so agreement is to bf16 rounding, not exact
+    two = json.loads((out / "training_log.json").read_text())
+    assert two["settings"]["world_size"] == 2 and two["machine"]["device"] == "cuda:0"
+    # the same data, masks and pairs; bf16 autocast on both, so agreement is to bf16 rounding, not 1e-4
     torch.testing.assert_close(
-        torch.tensor(log["history"]["train_loss"]), torch.tensor(plain["history"]["train_loss"]), atol=0.02, rtol=0
+        torch.tensor(two["history"]["train_loss"]),
+        torch.tensor(one["history"]["train_loss"]),
+        atol=0.02,
+        rtol=0,
     )
 
 
