@@ -318,7 +318,8 @@ def main() -> None:
         + (f" --threads {args.threads}" if args.threads else "")
         + (f" --batch {args.batch}" if args.batch else "")
         + (" --compile" if args.compile else "")
-        + (f" --peak-tflops {args.peak_tflops:g}" if args.peak_tflops else ""),
+        + (f" --peak-tflops {args.peak_tflops:g}" if args.peak_tflops else "")
+        + (f" --out {args.out}" if args.out else ""),
     }
     report["results"] = {
         name: compare(name, args.repeats, args.steps, device, args.threads, args.compile, args.batch)
