@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Everything the course checks on a CUDA GPU, in one run (about 8 minutes on one H200; BENCHMARKS.md has the
 # results):
-#   1. the CUDA tests (tests marked `cuda`: parity and bf16 autocast, masking, pretraining, DDP over NCCL,
-#      fine-tuning), which are skipped on a machine without a GPU;
+#   1. the CUDA tests (tests marked `cuda`: parity and bf16 autocast, masking, pretraining, fine-tuning, and
+#      DDP over NCCL where two GPUs are there), which are skipped on a machine without a GPU;
 #   2. the pretraining-step benchmark against transformers on the GPU (bf16 autocast, fused attention):
 #      BERT-base at T 128 and 512 and d2l's tiny BERT with 8,192 tokens a batch (results/throughput_cuda.json),
 #      then BERT-base with 32,768 tokens a batch, at T 128 also torch.compile'd (results/throughput_cuda_*.json);
