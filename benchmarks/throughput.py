@@ -37,7 +37,7 @@ import transformers
 from torch.utils.flop_counter import FlopCounterMode
 
 from course_utils.model import BertConfig, BertForPreTraining
-from course_utils.utils import autocast, machine_description
+from course_utils.utils import autocast, machine_description, peak_resident_mb
 
 CONFIGS = {  # name -> (config, batch, length)
     "small": (
@@ -181,11 +181,9 @@ def _peak_memory_of(name: str, key: str, device: str, batch_size: int, threads: 
 def peak_rss_gib() -> float:
     """This process's peak resident set: VmHWM on Linux (ru_maxrss would keep the parent's peak across the
     exec that starts a spawned process), else ru_maxrss (bytes on macOS)."""
-    status = Path("/proc/self/status")
-    if status.exists():
-        for line in status.read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 2**20  # kB
+    mb = peak_resident_mb()
+    if mb is not None:
+        return mb / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**30
 
 

@@ -9,6 +9,7 @@ import platform
 import random
 import types
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -210,6 +211,19 @@ def count_parameters(model: torch.nn.Module, trainable_only: bool = False) -> in
     _check_module(model, "count_parameters")
     # parameters() yields a shared tensor (e.g. tied embeddings) only once
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+def peak_resident_mb(pid: int | None = None) -> float | None:
+    """The peak resident memory of a process so far (Linux's VmHWM), in MB: this process by default, or the
+    process ``pid``; None where it cannot be read (not Linux, or no such process)."""
+    try:
+        status = Path(f"/proc/{'self' if pid is None else int(pid)}/status").read_text()
+    except (OSError, ValueError, TypeError):
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return None
 
 
 def machine_description(device: torch.device | str | None = None) -> dict[str, Any]:

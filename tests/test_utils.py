@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import random
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -10,7 +13,7 @@ import pytest
 import torch
 
 from course_utils import autocast, count_parameters, get_device, set_seed, show_source
-from course_utils.utils import check_seed, eval_mode, machine_description, model_device
+from course_utils.utils import check_seed, eval_mode, machine_description, model_device, peak_resident_mb
 
 
 def test_get_device_prefers_cuda_then_mps_then_cpu(monkeypatch):
@@ -136,3 +139,19 @@ def test_set_threads_takes_an_argument_the_environment_or_the_default(monkeypatc
                 set_threads(bad)
     finally:
         torch.set_num_threads(before)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="VmHWM is Linux's")
+def test_peak_resident_mb_grows_with_what_a_process_held_and_keeps_its_peak():
+    script = (
+        "import torch; from course_utils.utils import peak_resident_mb as p; a = p(); "
+        "block = torch.ones(200 * 2**20, dtype=torch.uint8); b = p(); del block; print(a, b, p())"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    before, holding, after = map(float, done.stdout.split())
+    assert holding >= before + 190  # 200 MB written
+    assert after == pytest.approx(holding, abs=2)  # the peak stays once the memory is freed (to counter lag)
+    assert peak_resident_mb() > 10 and peak_resident_mb(os.getpid()) == pytest.approx(
+        peak_resident_mb(), abs=5
+    )
+    assert peak_resident_mb(2**22 + 7) is None  # no such process

@@ -22,7 +22,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from course_utils.utils import DEFAULT_THREADS, machine_description
+from course_utils.utils import DEFAULT_THREADS, machine_description, peak_resident_mb
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMES_FILE = ROOT / "tests" / "notebook_times.json"
@@ -99,17 +99,6 @@ def notebooks(unit: str | None = None) -> list[Path]:
     return [p for p in found if p.name[:2].isdigit()]
 
 
-def _peak_mb(pid: int | None) -> float | None:
-    """The peak resident memory of a process so far (Linux's VmHWM), in MB; None where it cannot be read."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except (OSError, ValueError, TypeError):
-        pass
-    return None
-
-
 def execute(path: Path, timeout: int = 900) -> tuple[float, float | None]:
     """Run a notebook top to bottom in place (as ``jupyter nbconvert --execute --inplace``).
 
@@ -119,7 +108,8 @@ def execute(path: Path, timeout: int = 900) -> tuple[float, float | None]:
     peak: list[float] = []
 
     def after_cell(**_) -> None:
-        mb = _peak_mb(getattr(getattr(client.km, "provisioner", None), "pid", None))
+        pid = getattr(getattr(client.km, "provisioner", None), "pid", None)
+        mb = peak_resident_mb(pid) if pid is not None else None
         if mb is not None:
             peak.append(mb)
 
