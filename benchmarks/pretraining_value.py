@@ -226,10 +226,9 @@ def main(argv: list[str] | None = None) -> dict:
         table = results.setdefault(task, {})
         for size in sizes:
             row = table.setdefault(str(size), {})
-            seeds = args.seeds if size != "all" else args.seeds[:1]  # all the data: no draw to vary
             for method in args.methods:
                 runs = []
-                for seed in seeds:
+                for seed in args.seeds:  # with all the data the seed still changes the weights and batches
                     if span_task:
                         train = span_tasks.sample(train_all, size, seed)
                         run = span_tasks.run_ner if task == "ner" else span_tasks.run_qa

@@ -47,7 +47,7 @@ __all__ = [
 MODEL_MAX_LENGTH = 128
 # Vocabulary size of the shipped tokenizer: every common word of the course world is one token,
 # the rarest (seen a handful of times) and words from outside the world split into ``##`` pieces.
-SHIPPED_VOCAB_SIZE = 2200
+SHIPPED_VOCAB_SIZE = 2800
 SHIPPED_SEED = 0  # world seed whose train split the shipped tokenizer is trained on
 TOKENIZER_DIR = Path(__file__).resolve().parent / "assets" / "tokenizer"
 # Always in the vocabulary (alone and as "##x"), so that a word from outside the training texts is

@@ -14,15 +14,15 @@ from course_utils import dna, world
 # When the world is changed on purpose, recompute them and update DATA_CARD.md's numbers.
 FINGERPRINTS = {
     "story_corpus": "f3917ad3b5fccea586050a8e9bc72f8675e9129414cbe7488377efb7bf174cce",
-    "sentiment_reviews": "74f731a7610934af16441598f1108ae9700ba18ad36da14a04722905936149dc",
-    "sentiment_constructions": "9b5b1754901b22677bf6f17457dd90fa874a9831b686a3938efa7dc7dfb496d8",
+    "sentiment_reviews": "14adab44681e48f0c2fd3e18e0195e1d3024ece6d3a326d9eda1fe63f5c1615d",
+    "sentiment_constructions": "5313235a4d39e68d0124dbaa61bf05262ec617ebafe4b7474e5087ae877bb8a9",
     "ner_sentences": "0510c268327207eb97d4f818d4de8b1786b9defd4bcb24846df68963b04f32b0",
     "qa_examples": "d1d93532e256b2e6e64f055cb43aa7cc55355bc47b9a995562744edb910ab77d",
     "translation_pairs": "7a539758720d34d26ee5485949cf6011df016b49b516b3e165caa276b2d484b0",
     "aptamer_sequences": "94a76d4776a9b60f3aa283da402cdd3e49de59edadd049372518cd08dc42f320",
-    "english_texts": "a318e2734a1d864922c9d0a84b8e9c144e0a3ef1b73601ff1e637abc645bf302",
+    "english_texts": "011e56b00c22d5fc1216591434f75b00393e62b05fa06dd178e56a27b43a0fe8",
     "pair_examples": "73d0eb553aa9fb68bbfdf563e1702978f0e55c51d3596583e26d1ddff01fa572",
-    "pretraining_corpus": "ab1d6ca2ee2338e6830316c22917ccf824c8d54ba609f896c578d15348457e3f",
+    "pretraining_corpus": "6f18efd8de062c000b2c7b213b506b2f85b5f1dc9ecb51b56a8c4955700abafe",
 }
 
 

@@ -59,3 +59,22 @@ def test_sentiment_word_order_matters_same_bag_other_label():
     assert set(constructions) == set(world.SENTIMENT_MIX)
     for kind, share in world.SENTIMENT_MIX.items():
         assert abs(constructions[kind] / len(texts) - share) < 0.05, (kind, constructions[kind])
+
+
+def test_rare_opinion_words_leave_even_the_whole_labelled_set_incomplete():
+    """Opinion words follow a long tail (Zipf-like), as in real reviews: a few labelled reviews miss
+    most of the words the test reviews use, and even all of them miss some (the pretraining corpus
+    holds every one, see test_world_corpus.py)."""
+    opinion = set(world.POSITIVE_WORDS + world.NEGATIVE_WORDS)
+    assert len(world.POSITIVE_WORDS) == len(world.NEGATIVE_WORDS) == 200 and not set(
+        world.POSITIVE_WORDS
+    ) & set(world.NEGATIVE_WORDS)
+    words = lambda texts: [w for t in texts for w in re.findall(r"[a-z]+", t.lower()) if w in opinion]
+    train, _ = sentiment_reviews("train")
+    test_words = words(sentiment_reviews("test")[0])
+    unseen = {}
+    for n in (200, 1000, len(train)):
+        seen = set(words(train[:n]))
+        unseen[n] = sum(w not in seen for w in test_words) / len(test_words)
+    print("share of the test reviews' opinion words missing from the first n train reviews:", unseen)
+    assert unseen[200] > 0.25 and 0.05 < unseen[1000] < 0.15 and 0.005 < unseen[len(train)] < 0.03

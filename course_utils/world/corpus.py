@@ -10,7 +10,8 @@ kinds of documents people write there, in the words and constructions of every l
   show the feeling (an adverb of that feeling right before the opinion word, a reaction, agreement),
   ending with whether they will come back. The adverbs matter: a small BERT learns from neighbouring
   words long before it learns from words further away, so "wonderfully" next to "fresh" is what
-  teaches it that "fresh" is a good thing to say (see the data card);
+  teaches it that "fresh" is a good thing to say (see the data card). The remarks draw every opinion
+  word alike, the rare ones of the labelled reviews as often as the common ones;
 - **news**: notes about one person, their town and the organisations they deal with, in the sentences
   of the NER task;
 - **quizzes**: a passage like the QA ones, then some of its questions, each followed by its answer;
@@ -49,7 +50,7 @@ from course_utils.world.stories import story_corpus
 
 # Documents of each new kind per split (the stories keep their own sizes).
 CORPUS_SIZES = {
-    "reviews": {"train": 4000, "validation": 200, "test": 200},
+    "reviews": {"train": 8000, "validation": 200, "test": 200},
     "news": {"train": 1500, "validation": 100, "test": 100},
     "quizzes": {"train": 1500, "validation": 100, "test": 100},
     "diaries": {"train": 1500, "validation": 100, "test": 100},
@@ -106,12 +107,13 @@ def _review_doc(rng: random.Random) -> tuple[str, tuple[str, ...]]:
         (aspect, verb), (other, other_verb) = rng.sample(ASPECTS, 2)
         kind = rng.random()
         if kind < 0.5:  # an adverb of the same feeling right before the opinion word
-            return f"The {aspect} {verb} {rng.choice(adverbs)} {opinion_word(rng, sign)}."
+            return f"The {aspect} {verb} {rng.choice(adverbs)} {opinion_word(rng, sign, zipf=False)}."
         if kind < 0.8:
-            return f"The {aspect} {verb} {opinion_word(rng, sign)}, so {name} {rng.choice(reactions)}."
+            word = opinion_word(rng, sign, zipf=False)
+            return f"The {aspect} {verb} {word}, so {name} {rng.choice(reactions)}."
         return (
-            f"The {aspect} {verb} {opinion_word(rng, sign)}, and the {other} {other_verb} "
-            f"{opinion_word(rng, sign)} too."
+            f"The {aspect} {verb} {opinion_word(rng, sign, zipf=False)}, and the {other} {other_verb} "
+            f"{opinion_word(rng, sign, zipf=False)} too."
         )
 
     doc = [f"On {rng.choice(DAYS)}, {name} had {rng.choice(MEALS)} at the {place} in {town}."]

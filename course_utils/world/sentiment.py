@@ -30,15 +30,17 @@ OPENERS: tuple[str, ...] = _WORDS["OPENERS"]
 SENTIMENT_MIX = {"simple": 0.54, "negated": 0.11, "but": 0.13, "although": 0.09, "and": 0.13}
 
 
-# Opinion words are drawn with Zipf-like weights 1 / (rank + 2): a few are common, most are rare, so a
-# small labelled set leaves many of them unseen (as real reviews do), while the unlabelled corpus holds
-# every one of them many times.
+# The labelled reviews draw opinion words with Zipf-like weights 1 / (rank + 2): a few are common, most
+# are rare, so even the whole labelled set leaves some of them unseen or seen once (as real reviews do),
+# while the unlabelled corpus, drawing every word alike, holds each of them many times.
 _OPINION_WEIGHTS = tuple(1 / (rank + 2) for rank in range(len(POSITIVE_WORDS)))
 
 
-def opinion_word(rng: random.Random, polarity: int) -> str:
-    """One opinion word of ``polarity`` (+1 / -1), common words more often than rare ones."""
-    return rng.choices(POSITIVE_WORDS if polarity > 0 else NEGATIVE_WORDS, _OPINION_WEIGHTS)[0]
+def opinion_word(rng: random.Random, polarity: int, *, zipf: bool = True) -> str:
+    """One opinion word of ``polarity`` (+1 / -1): common words more often than rare ones (``zipf``),
+    or every word alike (``zipf=False``, as the pretraining corpus's remarks draw them)."""
+    words = POSITIVE_WORDS if polarity > 0 else NEGATIVE_WORDS
+    return rng.choices(words, _OPINION_WEIGHTS)[0] if zipf else rng.choice(words)
 
 
 def _clause(rng: random.Random, polarity: int, *, negated: bool = False, strength: int | None = None):
