@@ -20,9 +20,9 @@ FINGERPRINTS = {
     "qa_examples": "d1d93532e256b2e6e64f055cb43aa7cc55355bc47b9a995562744edb910ab77d",
     "translation_pairs": "7a539758720d34d26ee5485949cf6011df016b49b516b3e165caa276b2d484b0",
     "aptamer_sequences": "94a76d4776a9b60f3aa283da402cdd3e49de59edadd049372518cd08dc42f320",
-    "english_texts": "011e56b00c22d5fc1216591434f75b00393e62b05fa06dd178e56a27b43a0fe8",
+    "english_texts": "ac9d1eb08620a82d3275ee37b50b29a44bfd3c1f2e0b5578fa407dcc1aa4f404",
     "pair_examples": "73d0eb553aa9fb68bbfdf563e1702978f0e55c51d3596583e26d1ddff01fa572",
-    "pretraining_corpus": "6f18efd8de062c000b2c7b213b506b2f85b5f1dc9ecb51b56a8c4955700abafe",
+    "pretraining_corpus": "36c51ab6686f010e6c3d6451c8a33e025f511b02f8bd1e6279b247562779a3e4",
 }
 
 

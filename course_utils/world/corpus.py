@@ -106,9 +106,9 @@ def _review_doc(rng: random.Random) -> tuple[str, tuple[str, ...]]:
     def remark() -> str:  # a remark that shows the writer's feeling
         (aspect, verb), (other, other_verb) = rng.sample(ASPECTS, 2)
         kind = rng.random()
-        if kind < 0.5:  # an adverb of the same feeling right before the opinion word
+        if kind < 0.8:  # an adverb of the same feeling right before the opinion word
             return f"The {aspect} {verb} {rng.choice(adverbs)} {opinion_word(rng, sign, zipf=False)}."
-        if kind < 0.8:
+        if kind < 0.9:
             word = opinion_word(rng, sign, zipf=False)
             return f"The {aspect} {verb} {word}, so {name} {rng.choice(reactions)}."
         return (
