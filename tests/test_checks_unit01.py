@@ -117,7 +117,7 @@ def test_ngram_classifier_right_answer():
 
 
 def test_ngram_classifier_wrong_answers():
-    with pytest.raises(CheckError, match="15 points"):  # unigrams only: no gain
+    with pytest.raises(CheckError, match="5 points"):  # unigrams only: no gain
         unit01.check_ngram_classifier(lambda t, y: BagOfWordsClassifier().fit(t, y))
     val_texts, val_labels = sentiment_reviews("validation")
     with pytest.raises(CheckError, match="passed to fit_classifier"):  # fitted on data of its own

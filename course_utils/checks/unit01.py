@@ -169,7 +169,7 @@ def check_same_bag_opposite_label(swap_clauses: Callable) -> bool:
     return passed(task, f"{len(reviews)} reviews: same bag of words, opposite label")
 
 
-def check_ngram_classifier(fit_classifier: Callable, margin: float = 0.15) -> bool:
+def check_ngram_classifier(fit_classifier: Callable, margin: float = 0.05) -> bool:
     """Task 5: ``fit_classifier(texts, labels)`` returns a fitted classifier (``.predict(texts)``) whose test
     accuracy beats a unigram bag of words fitted on the same data by ``margin``.
 
