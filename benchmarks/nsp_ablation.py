@@ -2,9 +2,10 @@
 
 The checkpoints (``course_utils/assets/ablations/``, made by ``python -m course_utils.pretrain`` with the
 shipped checkpoint's steps, batch, learning rate and seed; each folder's ``training_log.json`` holds its
-command):
+command). They were pretrained on an earlier version of the corpus with that version's tokenizer, stored in
+each folder; every arm is fine-tuned with its own:
 
-- ``MLM + NSP``: the shipped checkpoint (BERT's objective; a fifth of the NotNext partners are
+- ``MLM + NSP`` (``nsp``): the shipped recipe (BERT's objective; a fifth of the NotNext partners are
   non-adjacent sentences of the same document);
 - ``MLM + NSP, other documents``: every NotNext partner from another document, as BERT's own data
   (``--nsp-same-document 0``);
@@ -52,22 +53,23 @@ from course_utils.utils import machine_description, set_seed
 
 ABLATIONS = PRETRAINED_DIR.parent / "ablations"
 ARMS = {
-    "MLM + NSP": PRETRAINED_DIR,
+    "MLM + NSP": ABLATIONS / "nsp",  # the shipped recipe, pretrained on the same corpus as the other arms
     "MLM + NSP, other documents": ABLATIONS / "nsp_other_documents",
     "MLM only": ABLATIONS / "mlm",
     "MLM + SOP": ABLATIONS / "mlm_sop",
     "MLM only, segments": ABLATIONS / "mlm_segments",
     "MLM + NSP, seed 1": ABLATIONS / "nsp_seed1",  # the same recipes pretrained again from another seed:
     "MLM only, seed 1": ABLATIONS / "mlm_seed1",  # how much do two pretraining runs differ anyway?
-    "random init": PRETRAINED_DIR,  # the shipped config, random weights
+    "random init": ABLATIONS / "nsp",  # the same config and tokenizer, random weights
 }
 RUNS = {"pairs": (200, 1000), "sentiment": (1000,)}  # task -> numbers of labelled examples
 LR = 5e-4
 STEPS = 300  # optimizer steps per run (the budget these results were made with)
 
 
-def run(arm: str, task: str, size: int, seed: int, tokenizer) -> float:
-    """Test accuracy of one fine-tuning run."""
+def run(arm: str, task: str, size: int, seed: int) -> float:
+    """Test accuracy of one fine-tuning run, with the tokenizer the arm's checkpoint was pretrained with."""
+    tokenizer = load_tokenizer(ARMS[arm])
     train_all, val, test = (task_data(task, split) for split in world.SPLITS)
     train = sample(*train_all, size, seed)
     set_seed(seed)
@@ -88,7 +90,6 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--merge", action="store_true", help="add these runs to the results already in --out")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    tokenizer = load_tokenizer()
     missing = [arm for arm in args.arms if not (ARMS[arm] / "model.safetensors").is_file()]
     if missing:
         parser.error(
@@ -116,7 +117,7 @@ def main(argv: list[str] | None = None) -> dict:
     for arm in args.arms:
         for task, sizes in RUNS.items():
             for size in sizes:
-                scores = [run(arm, task, size, seed, tokenizer) for seed in args.seeds]
+                scores = [run(arm, task, size, seed) for seed in args.seeds]
                 results["scores"].setdefault(arm, {}).setdefault(task, {})[str(size)] = {
                     "mean": statistics.mean(scores),
                     "scores": scores,

@@ -88,7 +88,7 @@ def test_gradient_to_first_input():
 
 def _train(train_data, vocab_size):
     model = LSTMClassifier(vocab_size, 32, 32, 2)
-    train_classifier(model, train_data, epochs=3, lr=1e-2, batch_size=64, device="cpu")
+    train_classifier(model, train_data, epochs=6, lr=1e-2, batch_size=64, device="cpu")
     return model
 
 

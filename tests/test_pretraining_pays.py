@@ -5,8 +5,7 @@ reviews (seed 0) with the protocol of ``benchmarks/pretraining_value.py`` on hal
 test stays within a minute: ``steps=300`` instead of 1,500 (50 epochs instead of 100 at this size, 350
 optimizer steps instead of 700), the best of 20 validations, each at the learning rate of ``BERT_LRS``
 that validation picks on this draw at this budget (2e-4 pretrained, 1e-3 from random weights). With 300
-steps this draw measured 0.848 against 0.594 (on an H200 under bf16 autocast, 0.826 against 0.594); the
-benchmark's own figures are in the data card.
+steps this draw measured 0.820 against 0.548 on the CPU; the benchmark's own figures are in the data card.
 """
 
 from __future__ import annotations
