@@ -67,9 +67,8 @@ LR = 5e-4
 STEPS = 300  # optimizer steps per run (the budget these results were made with)
 
 
-def run(arm: str, task: str, size: int, seed: int) -> float:
-    """Test accuracy of one fine-tuning run, with the tokenizer the arm's checkpoint was pretrained with."""
-    tokenizer = load_tokenizer(ARMS[arm])
+def run(arm: str, task: str, size: int, seed: int, tokenizer) -> float:
+    """Test accuracy of one fine-tuning run (``tokenizer``: the one the arm's checkpoint was pretrained with)."""
     train_all, val, test = (task_data(task, split) for split in world.SPLITS)
     train = sample(*train_all, size, seed)
     set_seed(seed)
@@ -115,9 +114,10 @@ def main(argv: list[str] | None = None) -> dict:
             results["checkpoints"][arm] = json.loads((ARMS[arm] / "training_log.json").read_text())["command"]
     start = time.perf_counter()
     for arm in args.arms:
+        tokenizer = load_tokenizer(ARMS[arm])
         for task, sizes in RUNS.items():
             for size in sizes:
-                scores = [run(arm, task, size, seed) for seed in args.seeds]
+                scores = [run(arm, task, size, seed, tokenizer) for seed in args.seeds]
                 results["scores"].setdefault(arm, {}).setdefault(task, {})[str(size)] = {
                     "mean": statistics.mean(scores),
                     "scores": scores,

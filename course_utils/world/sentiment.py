@@ -30,10 +30,15 @@ OPENERS: tuple[str, ...] = _WORDS["OPENERS"]
 SENTIMENT_MIX = {"simple": 0.54, "negated": 0.11, "but": 0.13, "although": 0.09, "and": 0.13}
 
 
-# The labelled reviews draw opinion words with Zipf-like weights 1 / (rank + 2): a few are common, most
-# are rare, so even the whole labelled set leaves some of them unseen or seen once (as real reviews do),
-# while the unlabelled corpus, drawing every word alike, holds each of them many times.
-_OPINION_WEIGHTS = tuple(1 / (rank + 2) for rank in range(len(POSITIVE_WORDS)))
+def _zipf_weights(n: int) -> tuple[float, ...]:
+    """Zipf-like weights 1 / (rank + 2) for n words, the commonest first."""
+    return tuple(1 / (rank + 2) for rank in range(n))
+
+
+# The labelled reviews draw opinion words with these weights: a few are common, most are rare, so even the
+# whole labelled set leaves some of them unseen or seen once (as real reviews do), while the unlabelled
+# corpus, drawing every word alike, holds each of them many times.
+_OPINION_WEIGHTS = _zipf_weights(len(POSITIVE_WORDS))
 
 
 def opinion_word(rng: random.Random, polarity: int, *, zipf: bool = True) -> str:
