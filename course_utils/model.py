@@ -230,9 +230,15 @@ class BertAttention(nn.Module):
         self.output = BertSelfOutput(config)
 
     def forward(
-        self, x: torch.Tensor, mask: torch.Tensor | None = None, output_attentions: bool = False
+        self,
+        x: torch.Tensor,
+        mask: torch.Tensor | None = None,
+        output_attentions: bool = False,
+        rows: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         h, probs = self.self(x, mask, output_attentions)
+        if rows is not None:  # only these positions go on: (B, T, H) -> (N, H) (see BertLayer)
+            h, x = h[rows], x[rows]
         return self.output(h, x), probs
 
 
@@ -268,9 +274,19 @@ class BertLayer(nn.Module):
         self.output = BertOutput(config)
 
     def forward(
-        self, x: torch.Tensor, mask: torch.Tensor | None = None, output_attentions: bool = False
+        self,
+        x: torch.Tensor,
+        mask: torch.Tensor | None = None,
+        output_attentions: bool = False,
+        rows: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        x, probs = self.attention(x, mask, output_attentions)
+        """rows: optional (B, T) bool, the positions whose output is wanted; the output is then (N, H).
+
+        Only attention mixes positions, and it still reads every position's key and value; everything after
+        it (output projection, residual, LayerNorm, feed-forward) works one position at a time, so the other
+        positions' share of it can be skipped.
+        """
+        x, probs = self.attention(x, mask, output_attentions, rows)
         x = self.output(self.intermediate(x), x)
         return x, probs
 
@@ -291,11 +307,17 @@ class BertEncoder(nn.Module):
         mask: torch.Tensor | None = None,
         output_attentions: bool = False,
         output_hidden_states: bool = False,
+        needed: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...] | None, tuple[torch.Tensor, ...] | None]:
+        """needed: optional (B, T) bool; the last layer then computes only these positions (zeros elsewhere)."""
         hidden_states = (x,) if output_hidden_states else None
         attentions = () if output_attentions else None
-        for layer in self.layer:
-            x, probs = layer(x, mask, output_attentions)
+        for i, layer in enumerate(self.layer):
+            if needed is not None and i == len(self.layer) - 1:
+                rows, probs = layer(x, mask, output_attentions, rows=needed)  # (N, H)
+                x = torch.zeros_like(x).index_put((needed,), rows)
+            else:
+                x, probs = layer(x, mask, output_attentions)
             if output_hidden_states:
                 hidden_states += (x,)
             if output_attentions:
@@ -420,6 +442,7 @@ class BertModel(BertPreTrainedModel):
         output_hidden_states: bool = False,
         inputs_embeds: torch.Tensor | None = None,
         head_mask: None = None,
+        needed_positions: torch.Tensor | None = None,
     ) -> ModelOutput:
         """
         Args:
@@ -433,6 +456,9 @@ class BertModel(BertPreTrainedModel):
             inputs_embeds: (B, T, H) vectors to use instead of the token embeddings of ``input_ids``
                 (give one of the two); segment and position embeddings are still added.
             head_mask: not supported (an error), unlike transformers 5, which accepts it and ignores it.
+            needed_positions: (B, T) bool, the only positions whose last hidden state will be read (the
+                pooler's [CLS] is added). The last layer then computes just those and leaves zeros elsewhere:
+                pretraining reads it only at the masked tokens, so it skips most of that layer's work.
 
         Returns:
             ModelOutput with last_hidden_state (B, T, H), pooler_output (B, H) and the optional tuples.
@@ -444,13 +470,29 @@ class BertModel(BertPreTrainedModel):
         if attention_mask is not None and self._no_padding(attention_mask, output_attentions):
             attention_mask = None  # SDPA picks its fastest kernel (flash attention on a GPU) without a mask
         mask = None if attention_mask is None else extended_attention_mask(attention_mask, x.dtype)
-        x, hidden_states, attentions = self.encoder(x, mask, output_attentions, output_hidden_states)
+        if needed_positions is not None:
+            needed_positions = self._checked_positions(needed_positions, x.shape[:2])
+        x, hidden_states, attentions = self.encoder(
+            x, mask, output_attentions, output_hidden_states, needed_positions
+        )
         return ModelOutput(
             last_hidden_state=x,
             pooler_output=self.pooler(x) if self.pooler is not None else None,
             hidden_states=hidden_states,
             attentions=attentions,
         )
+
+    def _checked_positions(self, needed: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
+        """``needed_positions`` as a (B, T) bool tensor on the model's device, with [CLS] for the pooler."""
+        if needed.dtype != torch.bool or tuple(needed.shape) != tuple(shape):
+            raise ValueError(
+                f"needed_positions must be a bool tensor of shape {tuple(shape)} (batch, length), "
+                f"got {needed.dtype} of shape {tuple(needed.shape)}"
+            )
+        if self.pooler is not None:
+            needed = needed.clone()
+            needed[:, 0] = True
+        return needed
 
     def _no_padding(self, attention_mask: torch.Tensor, output_attentions: bool) -> bool:
         """Whether the fused attention can run without a mask: nothing is padding (as transformers checks)."""
@@ -532,6 +574,15 @@ def _mlm_logits_and_loss(
     return logits, _cross_entropy(logits.flatten(0, 1), labels.flatten())
 
 
+def _labelled_positions(labels: Any, input_ids: Any, encoder_options: dict) -> torch.Tensor:
+    """(B, T) bool, True where ``labels`` is not -100: with ``masked_only`` the only positions of the last
+    layer that the loss reads, so the encoder computes that layer just there (see ``BertLayer``)."""
+    inputs = input_ids if input_ids is not None else encoder_options.get("inputs_embeds")
+    if isinstance(inputs, torch.Tensor) and inputs.dim() >= 2:
+        _check_labels("labels", labels, tuple(inputs.shape[:2]), None)
+    return labels != -100
+
+
 def _cross_entropy(logits: torch.Tensor, labels: torch.Tensor, ignore_index: int = -100) -> torch.Tensor:
     """Cross-entropy averaged over the labelled positions (labels != ignore_index), as in transformers.
 
@@ -580,6 +631,8 @@ class BertForPreTraining(BertPreTrainedModel):
             labels: (B, T) original ids at masked positions, -100 elsewhere (MLM loss only there).
             next_sentence_label: (B,) 0 = sentence B follows A, 1 = B is a random sentence.
             masked_only: compute vocabulary logits only where labels != -100; prediction_logits is (N, V).
+                The last encoder layer, too, is computed only there and at [CLS] (the only places the
+                losses read it): last_hidden_state is zero at the other positions.
             encoder_options: ``position_ids``, ``output_attentions``, ``output_hidden_states``, passed to
                 :meth:`BertModel.forward` (so in every task model below).
 
@@ -588,6 +641,8 @@ class BertForPreTraining(BertPreTrainedModel):
             ``labels`` and ``next_sentence_label``, transformers returns no loss; the course returns the
             part it can compute, so MLM-only pretraining (as RoBERTa, which drops NSP) uses this class too.
         """
+        if masked_only and labels is not None:
+            encoder_options["needed_positions"] = _labelled_positions(labels, input_ids, encoder_options)
         out = self.bert(input_ids, attention_mask, token_type_ids, **encoder_options)
         mlm_logits, mlm_loss = _mlm_logits_and_loss(
             self.cls.predictions, out.last_hidden_state, labels, masked_only
@@ -630,6 +685,8 @@ class BertForMaskedLM(BertPreTrainedModel):
         **encoder_options: Any,
     ) -> ModelOutput:
         """labels: (B, T), -100 where there is nothing to predict. Returns loss and logits (B, T, V)."""
+        if masked_only and labels is not None:
+            encoder_options["needed_positions"] = _labelled_positions(labels, input_ids, encoder_options)
         out = self.bert(input_ids, attention_mask, token_type_ids, **encoder_options)
         logits, loss = _mlm_logits_and_loss(self.cls.predictions, out.last_hidden_state, labels, masked_only)
         return replace(out, loss=loss, logits=logits)

@@ -124,6 +124,8 @@ ERRORS = [
     ("embeds-empty", call(BASE, input_ids=None, inputs_embeds=torch.zeros(0, T, H)), ValueError, "inputs_embeds is empty"),
     ("head-mask", call(BASE, head_mask=torch.ones(1, 2)), ValueError, "head_mask is not supported"),
     ("head-mask-task-model", call(SEQ, head_mask=torch.ones(1, 2)), ValueError, "head_mask is not supported"),
+    ("needed-positions-long", call(BASE, needed_positions=MASK), ValueError, "needed_positions must be a bool tensor of shape (2, 6)"),
+    ("needed-positions-short", call(BASE, needed_positions=MASK[:, :5].bool()), ValueError, "got torch.bool of shape (2, 5)"),
     # --- attention_mask, token_type_ids, position_ids ------------------------------------------------------
     ("mask-short", call(BASE, attention_mask=MASK[:, :5]), ValueError, "attention_mask has shape (2, 5) but input_ids has shape (2, 6)"),
     ("mask-3d", call(BASE, attention_mask=torch.ones(B, T, T)), ValueError, "attention_mask has shape (2, 6, 6)"),

@@ -190,6 +190,39 @@ def test_pretraining_loss_parts_and_masked_only():
     assert torch.isclose(ours(**batch, labels=labels["labels"]).loss, full.mlm_loss)
 
 
+@pytest.mark.parametrize("cls", [BertForPreTraining, BertForMaskedLM])
+def test_masked_only_computes_the_last_layer_only_where_the_loss_reads_it(cls):
+    from torch.utils.flop_counter import FlopCounterMode
+
+    cfg = CONFIGS["course_small"]
+    model, _ = pair(cls, cfg)
+    batch = make_batch(cfg)
+    labels = make_labels(cls, cfg, batch)
+    full, sparse = model(**batch, **labels), model(**batch, **labels, masked_only=True)
+    read = labels["labels"] != -100
+    if cls is BertForPreTraining:
+        read[:, 0] = True  # [CLS], for the pooler and NSP
+        torch.testing.assert_close(sparse.pooler_output, full.pooler_output, atol=1e-6, rtol=1e-5)
+    torch.testing.assert_close(
+        sparse.last_hidden_state[read], full.last_hidden_state[read], atol=1e-5, rtol=1e-5
+    )
+    assert not sparse.last_hidden_state[~read].any()  # the rest was not computed
+    # the same gradients as the whole model's loss
+    full_grads = torch.autograd.grad(full.loss, list(model.parameters()))
+    sparse_grads = torch.autograd.grad(sparse.loss, list(model.parameters()))
+    for (name, _), a, b in zip(model.named_parameters(), full_grads, sparse_grads):
+        torch.testing.assert_close(b, a, atol=1e-6, rtol=1e-4, msg=name)
+
+    # and less work: the last layer's feed-forward ran only at the positions read
+    def flops(**kw):
+        with FlopCounterMode(display=False) as counter:
+            model.bert(**batch, **kw)
+        return counter.get_total_flops()
+
+    skipped = int((~read).sum()) * 2 * (2 * cfg.hidden_size * cfg.intermediate_size)
+    assert flops() - flops(needed_positions=read) >= skipped
+
+
 def test_decoder_is_tied_to_word_embeddings():
     for cls in (BertForPreTraining, BertForMaskedLM):
         m = cls(CONFIGS["course_small"])
