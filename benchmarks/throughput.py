@@ -4,8 +4,8 @@ One step = forward (MLM + NSP losses), backward and an AdamW update, on the same
 loads the ``transformers`` model's state dict with ``strict=True``), the same batch and the same
 precision. The two models alternate in one process, several repeats; the median of the per-repeat time
 ratios is reported, with both losses (equal to float32 rounding: checked in float32 before timing). The
-course model runs as ``python -m course_utils.pretrain`` runs it (``masked_only=True``: vocabulary scores
-only where a token was masked); ``transformers`` runs with both its attention implementations, and the
+course model runs as ``python -m course_utils.pretrain`` runs it (``masked_only=True``: vocabulary scores,
+and the last layer past its attention, only where a token was masked and at [CLS]); ``transformers`` runs with both its attention implementations, and the
 faster one is the reference. Achieved FLOP/s (counted with ``torch.utils.flop_counter``) are given as a
 fraction of the large-matmul throughput measured in the same run (the practical limit: float32 on a CPU,
 bf16 on a GPU) and, on a GPU, of the datasheet peak given with ``--peak-tflops``. Peak memory per model is

@@ -8,6 +8,7 @@ made it; a bag of words cannot, since "A, but B" and "B, but A" hold the same wo
 from __future__ import annotations
 
 import functools
+import itertools
 import random
 
 from course_utils.world.lexicon import cap, section
@@ -39,13 +40,17 @@ def _zipf_weights(n: int) -> tuple[float, ...]:
 # whole labelled set leaves some of them unseen or seen once (as real reviews do), while the unlabelled
 # corpus, drawing every word alike, holds each of them many times.
 _OPINION_WEIGHTS = _zipf_weights(len(POSITIVE_WORDS))
+# random.choices adds the weights up on every call; given the running sums it draws the same word from the
+# same random number, without that work (the corpus draws about a million words)
+_OPINION_CUMULATIVE = tuple(itertools.accumulate(_OPINION_WEIGHTS))
+_KINDS, _KIND_CUMULATIVE = tuple(SENTIMENT_MIX), tuple(itertools.accumulate(SENTIMENT_MIX.values()))
 
 
 def opinion_word(rng: random.Random, polarity: int, *, zipf: bool = True) -> str:
     """One opinion word of ``polarity`` (+1 / -1): common words more often than rare ones (``zipf``),
     or every word alike (``zipf=False``, as the pretraining corpus's remarks draw them)."""
     words = POSITIVE_WORDS if polarity > 0 else NEGATIVE_WORDS
-    return rng.choices(words, _OPINION_WEIGHTS)[0] if zipf else rng.choice(words)
+    return rng.choices(words, cum_weights=_OPINION_CUMULATIVE)[0] if zipf else rng.choice(words)
 
 
 def _clause(rng: random.Random, polarity: int, *, negated: bool = False, strength: int | None = None):
@@ -69,8 +74,7 @@ def _clause(rng: random.Random, polarity: int, *, negated: bool = False, strengt
 def _make_review(rng: random.Random) -> tuple[str, tuple[str, int, str]]:
     label = rng.randrange(2)
     sign = 1 if label == 1 else -1
-    kinds, weights = zip(*SENTIMENT_MIX.items())
-    kind = rng.choices(kinds, weights)[0]
+    kind = rng.choices(_KINDS, cum_weights=_KIND_CUMULATIVE)[0]
     maybe_negated = lambda: rng.random() < 0.3
     if kind == "simple":
         text, _ = _clause(rng, sign)
