@@ -489,8 +489,8 @@ class BertModel(BertPreTrainedModel):
                 f"needed_positions must be a bool tensor of shape {tuple(shape)} (batch, length), "
                 f"got {needed.dtype} of shape {tuple(needed.shape)}"
             )
+        needed = needed.to(self.embeddings.word_embeddings.weight.device, copy=True)
         if self.pooler is not None:
-            needed = needed.clone()
             needed[:, 0] = True
         return needed
 
