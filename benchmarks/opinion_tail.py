@@ -25,7 +25,7 @@ def use_made_up_words(n: int) -> None:
     """Give the sentiment generator n made-up opinion words per polarity (Zipf-weighted, as the world's)."""
     sentiment.POSITIVE_WORDS = tuple(f"pos{i}" for i in range(n))
     sentiment.NEGATIVE_WORDS = tuple(f"neg{i}" for i in range(n))
-    sentiment._OPINION_WEIGHTS = sentiment._zipf_weights(n)
+    sentiment._OPINION_CUMULATIVE = sentiment._zipf_cumulative(n)
     sentiment._reviews.cache_clear()
 
 

@@ -31,18 +31,20 @@ OPENERS: tuple[str, ...] = _WORDS["OPENERS"]
 SENTIMENT_MIX = {"simple": 0.54, "negated": 0.11, "but": 0.13, "although": 0.09, "and": 0.13}
 
 
-def _zipf_weights(n: int) -> tuple[float, ...]:
-    """Zipf-like weights 1 / (rank + 2) for n words, the commonest first."""
-    return tuple(1 / (rank + 2) for rank in range(n))
+def _zipf_cumulative(n: int) -> tuple[float, ...]:
+    """Running sums of the Zipf-like weights 1 / (rank + 2) of n words, the commonest first.
+
+    ``random.choices`` takes them as ``cum_weights``: it draws the same word from the same random number
+    as with the weights themselves, without adding them up again on every call (the corpus draws about a
+    million words).
+    """
+    return tuple(itertools.accumulate(1 / (rank + 2) for rank in range(n)))
 
 
 # The labelled reviews draw opinion words with these weights: a few are common, most are rare, so even the
 # whole labelled set leaves some of them unseen or seen once (as real reviews do), while the unlabelled
 # corpus, drawing every word alike, holds each of them many times.
-_OPINION_WEIGHTS = _zipf_weights(len(POSITIVE_WORDS))
-# random.choices adds the weights up on every call; given the running sums it draws the same word from the
-# same random number, without that work (the corpus draws about a million words)
-_OPINION_CUMULATIVE = tuple(itertools.accumulate(_OPINION_WEIGHTS))
+_OPINION_CUMULATIVE = _zipf_cumulative(len(POSITIVE_WORDS))
 _KINDS, _KIND_CUMULATIVE = tuple(SENTIMENT_MIX), tuple(itertools.accumulate(SENTIMENT_MIX.values()))
 
 
