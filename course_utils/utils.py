@@ -92,8 +92,9 @@ def set_threads(threads: int | None = None) -> int:
 
     The course's models are small: on an idle 2-core CPU two threads train them 1.1-1.7x faster than
     one, but as soon as another program wants a core one thread is faster, by 1.5-2.6x on one machine and
-    1.7-114x on another (a thread that waits for a busy core stalls every step). ``benchmarks/threads.py`` measures it (BENCHMARKS.md), so the
-    course uses ``DEFAULT_THREADS`` (1) unless told otherwise. Every notebook's setup cell calls this.
+    1.7-114x on another (a thread that waits for a busy core stalls every step). ``benchmarks/threads.py``
+    measures it (BENCHMARKS.md), so the course uses ``DEFAULT_THREADS`` (1) unless told otherwise. Every
+    notebook's setup cell calls this.
 
     Args:
         threads: the number of threads; ``None``: the ``COURSE_THREADS`` environment variable if it is
