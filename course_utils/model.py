@@ -583,6 +583,17 @@ def _labelled_positions(labels: Any, input_ids: Any, encoder_options: dict) -> t
     return labels != -100
 
 
+def _cls_positions(input_ids: Any, encoder_options: dict) -> torch.Tensor | None:
+    """(B, T) bool, True at [CLS] (position 0) only: all that a sequence classifier reads (``cls_only``).
+    None when the inputs are missing or malformed, so that :meth:`BertModel.forward` names the problem."""
+    inputs = input_ids if input_ids is not None else encoder_options.get("inputs_embeds")
+    if not isinstance(inputs, torch.Tensor) or inputs.dim() < 2:
+        return None
+    cls = torch.zeros(inputs.shape[:2], dtype=torch.bool, device=inputs.device)
+    cls[:, 0] = True
+    return cls
+
+
 def _cross_entropy(logits: torch.Tensor, labels: torch.Tensor, ignore_index: int = -100) -> torch.Tensor:
     """Cross-entropy averaged over the labelled positions (labels != ignore_index), as in transformers.
 
@@ -716,13 +727,25 @@ class _BertClassifier(BertPreTrainedModel):
         attention_mask: torch.Tensor | None = None,
         token_type_ids: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
+        cls_only: bool = False,
         **encoder_options: Any,
     ) -> ModelOutput:
         """labels: see the class. Returns loss and logits (B, num_labels), or (B, T, num_labels) per token.
 
+        cls_only (sequence classification only): the classifier reads one vector per sequence, the pooled
+            [CLS], so the last encoder layer past its attention is computed only at [CLS] (as ``masked_only``
+            does for pretraining). Logits, loss and gradients are the same; ``last_hidden_state`` (and the last
+            of ``hidden_states``) is zero at the other positions. With dropout on, a run takes another random
+            path than without it (that layer draws fewer dropout masks).
         ``encoder_options`` (``position_ids``, ``output_attentions``, ``output_hidden_states``) go to
         :meth:`BertModel.forward`.
         """
+        if cls_only:
+            if self.per_token:
+                raise ValueError(
+                    "cls_only=True is for sequence classification: a token classifier reads every position"
+                )
+            encoder_options["needed_positions"] = _cls_positions(input_ids, encoder_options)
         out = self.bert(input_ids, attention_mask, token_type_ids, **encoder_options)
         vectors = out.last_hidden_state if self.per_token else out.pooler_output  # (B, T, H) or (B, H)
         logits = self.classifier(self.dropout(vectors))

@@ -78,6 +78,31 @@ def test_fine_tuning_can_validate_every_few_epochs(tokenizer):
             fine_tune_classifier(model, tokenizer, data, val, epochs=1, eval_every_epochs=bad)
 
 
+def test_cls_only_fine_tuning_takes_the_same_steps(tokenizer):
+    """Without dropout, computing the last layer only at [CLS] changes no loss, only the work."""
+    import transformers
+
+    texts, labels = world.sentiment_reviews("train")
+    data, val = (texts[:64], labels[:64]), (texts[64:128], labels[64:128])
+    config = BertConfig.course_small(
+        vocab_size=len(tokenizer), num_labels=2, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0
+    )
+    runs = {}
+    for cls_only in (False, True):
+        torch.manual_seed(0)
+        model = BertForSequenceClassification(config)
+        runs[cls_only] = fine_tune_classifier(
+            model, tokenizer, data, val, epochs=2, lr=1e-3, cls_only=cls_only
+        )
+    full, skipped = runs[False]["history"], runs[True]["history"]
+    assert len(full.train_loss) == len(skipped.train_loss) == 4
+    assert skipped.train_loss == pytest.approx(full.train_loss, rel=1e-4)
+    assert runs[True]["validation_accuracy"] == runs[False]["validation_accuracy"]
+    with pytest.raises(TypeError, match="cls_only=True needs the course's BertForSequenceClassification"):
+        hf = transformers.BertForSequenceClassification(config.to_hf())
+        fine_tune_classifier(hf, tokenizer, data, val, epochs=1, cls_only=True)
+
+
 def test_sentence_features_leave_padding_out(tokenizer):
     encoder = BertForPreTraining.from_pretrained(PRETRAINED_DIR).bert
     short = "The soup was good."

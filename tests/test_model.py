@@ -190,18 +190,31 @@ def test_pretraining_loss_parts_and_masked_only():
     assert torch.isclose(ours(**batch, labels=labels["labels"]).loss, full.mlm_loss)
 
 
-@pytest.mark.parametrize("cls", [BertForPreTraining, BertForMaskedLM])
-def test_masked_only_computes_the_last_layer_only_where_the_loss_reads_it(cls):
+SKIPS = {
+    BertForPreTraining: "masked_only",
+    BertForMaskedLM: "masked_only",
+    BertForSequenceClassification: "cls_only",
+}
+
+
+@pytest.mark.parametrize("cls", list(SKIPS), ids=lambda c: c.__name__)
+def test_the_last_layer_runs_only_where_the_loss_reads_it(cls):
+    """masked_only (pretraining) and cls_only (sequence classification): same loss and gradients, less work."""
     from torch.utils.flop_counter import FlopCounterMode
 
     cfg = CONFIGS["course_small"]
     model, _ = pair(cls, cfg)
     batch = make_batch(cfg)
     labels = make_labels(cls, cfg, batch)
-    full, sparse = model(**batch, **labels), model(**batch, **labels, masked_only=True)
-    read = labels["labels"] != -100
-    if cls is BertForPreTraining:
-        read[:, 0] = True  # [CLS], for the pooler and NSP
+    skip = {SKIPS[cls]: True}
+    full, sparse = model(**batch, **labels), model(**batch, **labels, **skip)
+    if cls is BertForSequenceClassification:
+        read = torch.zeros_like(batch["attention_mask"], dtype=torch.bool)
+        torch.testing.assert_close(sparse.logits, full.logits, atol=1e-6, rtol=1e-5)
+    else:
+        read = labels["labels"] != -100
+    if cls is not BertForMaskedLM:
+        read[:, 0] = True  # [CLS], for the pooler (NSP, the classifier)
         torch.testing.assert_close(sparse.pooler_output, full.pooler_output, atol=1e-6, rtol=1e-5)
     torch.testing.assert_close(
         sparse.last_hidden_state[read], full.last_hidden_state[read], atol=1e-5, rtol=1e-5
@@ -216,11 +229,11 @@ def test_masked_only_computes_the_last_layer_only_where_the_loss_reads_it(cls):
     # and less work: the last layer's feed-forward ran only at the positions read
     def flops(**kw):
         with FlopCounterMode(display=False) as counter:
-            model.bert(**batch, **kw)
+            model(**batch, **labels, **kw)
         return counter.get_total_flops()
 
     skipped = int((~read).sum()) * 2 * (2 * cfg.hidden_size * cfg.intermediate_size)
-    assert flops() - flops(needed_positions=read) >= skipped
+    assert flops() - flops(**skip) >= skipped
 
 
 def test_decoder_is_tied_to_word_embeddings():
