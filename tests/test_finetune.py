@@ -87,13 +87,22 @@ def test_cls_only_fine_tuning_takes_the_same_steps(tokenizer):
     config = BertConfig.course_small(
         vocab_size=len(tokenizer), num_labels=2, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0
     )
+    asked = []  # what each training forward was asked for
+
+    class Recording(BertForSequenceClassification):
+        def forward(self, *args, cls_only=False, **kwargs):
+            if self.training:
+                asked.append(cls_only)
+            return super().forward(*args, cls_only=cls_only, **kwargs)
+
     runs = {}
     for cls_only in (False, True):
         torch.manual_seed(0)
-        model = BertForSequenceClassification(config)
+        model = Recording(config)
         runs[cls_only] = fine_tune_classifier(
             model, tokenizer, data, val, epochs=2, lr=1e-3, cls_only=cls_only
         )
+    assert asked == [False] * 4 + [True] * 4  # 2 epochs of 2 batches each, without then with the skip
     full, skipped = runs[False]["history"], runs[True]["history"]
     assert len(full.train_loss) == len(skipped.train_loss) == 4
     assert skipped.train_loss == pytest.approx(full.train_loss, rel=1e-4)
