@@ -574,20 +574,24 @@ def _mlm_logits_and_loss(
     return logits, _cross_entropy(logits.flatten(0, 1), labels.flatten())
 
 
+def _batch_inputs(input_ids: Any, encoder_options: dict) -> torch.Tensor | None:
+    """The (B, T) ids or (B, T, H) vectors a forward call was given; None when missing or malformed, so
+    that :meth:`BertModel.forward` is the one to name the problem."""
+    inputs = input_ids if input_ids is not None else encoder_options.get("inputs_embeds")
+    return inputs if isinstance(inputs, torch.Tensor) and inputs.dim() >= 2 else None
+
+
 def _labelled_positions(labels: Any, input_ids: Any, encoder_options: dict) -> torch.Tensor:
     """(B, T) bool, True where ``labels`` is not -100: with ``masked_only`` the only positions of the last
     layer that the loss reads, so the encoder computes that layer just there (see ``BertLayer``)."""
-    inputs = input_ids if input_ids is not None else encoder_options.get("inputs_embeds")
-    if isinstance(inputs, torch.Tensor) and inputs.dim() >= 2:
+    if (inputs := _batch_inputs(input_ids, encoder_options)) is not None:
         _check_labels("labels", labels, tuple(inputs.shape[:2]), None)
     return labels != -100
 
 
 def _cls_positions(input_ids: Any, encoder_options: dict) -> torch.Tensor | None:
-    """(B, T) bool, True at [CLS] (position 0) only: all that a sequence classifier reads (``cls_only``).
-    None when the inputs are missing or malformed, so that :meth:`BertModel.forward` names the problem."""
-    inputs = input_ids if input_ids is not None else encoder_options.get("inputs_embeds")
-    if not isinstance(inputs, torch.Tensor) or inputs.dim() < 2:
+    """(B, T) bool, True at [CLS] (position 0) only: all that a sequence classifier reads (``cls_only``)."""
+    if (inputs := _batch_inputs(input_ids, encoder_options)) is None:
         return None
     cls = torch.zeros(inputs.shape[:2], dtype=torch.bool, device=inputs.device)
     cls[:, 0] = True

@@ -1,4 +1,4 @@
-"""The slow (about 50 s) check that the mini-BERT learns the aptamer rule (the DNA helpers: test_dna.py)."""
+"""The slow (about a minute) check that the mini-BERT learns the aptamer rule (the DNA helpers: test_dna.py)."""
 
 from __future__ import annotations
 
