@@ -197,15 +197,20 @@ SKIPS = {
 }
 
 
+ON_GPU = [pytest.mark.cuda, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")]
+
+
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=ON_GPU)])
 @pytest.mark.parametrize("cls", list(SKIPS), ids=lambda c: c.__name__)
-def test_the_last_layer_runs_only_where_the_loss_reads_it(cls):
+def test_the_last_layer_runs_only_where_the_loss_reads_it(cls, device):
     """masked_only (pretraining) and cls_only (sequence classification): same loss and gradients, less work."""
     from torch.utils.flop_counter import FlopCounterMode
 
     cfg = CONFIGS["course_small"]
-    model, _ = pair(cls, cfg)
-    batch = make_batch(cfg)
-    labels = make_labels(cls, cfg, batch)
+    model = pair(cls, cfg)[0].to(device)
+    torch.backends.cuda.matmul.allow_tf32 = False
+    batch = {k: v.to(device) for k, v in make_batch(cfg).items()}
+    labels = {k: v.to(device) for k, v in make_labels(cls, cfg, batch).items()}
     skip = {SKIPS[cls]: True}
     full, sparse = model(**batch, **labels), model(**batch, **labels, **skip)
     if cls is BertForSequenceClassification:
