@@ -6,11 +6,11 @@ precision. The two models alternate in one process, several repeats; the median 
 ratios is reported, with both losses (equal to float32 rounding: checked in float32 before timing). The
 course model runs as ``python -m course_utils.pretrain`` runs it (``masked_only=True``: vocabulary scores,
 and the last layer past its attention, only where a token was masked and at [CLS]); ``transformers`` runs
-with both its attention implementations, and the faster one is the reference. Achieved FLOP/s (counted with ``torch.utils.flop_counter``) are given as a
-fraction of the large-matmul throughput measured in the same run (the practical limit: float32 on a CPU,
-bf16 on a GPU) and, on a GPU, of the datasheet peak given with ``--peak-tflops``. Peak memory per model is
-measured in a fresh process that builds only that model and runs two steps: its peak resident set (CPU) or
-the most GPU memory it allocated (GPU).
+with both its attention implementations, and the faster one is the reference. Achieved FLOP/s (counted
+with ``torch.utils.flop_counter``) are given as a fraction of the large-matmul throughput measured in
+the same run (the practical limit: float32 on a CPU, bf16 on a GPU) and, on a GPU, of the datasheet peak
+given with ``--peak-tflops``. Peak memory per model is measured in a fresh process that builds only that
+model and runs two steps: its peak resident set (CPU) or the most GPU memory it allocated (GPU).
 
     python benchmarks/throughput.py [--configs small base] [--repeats 7] [--threads N]
     python benchmarks/throughput.py --device cuda [--configs base base512 d2l] [--compile]

@@ -309,7 +309,8 @@ class BertEncoder(nn.Module):
         output_hidden_states: bool = False,
         needed: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...] | None, tuple[torch.Tensor, ...] | None]:
-        """needed: optional (B, T) bool; the last layer then computes only these positions (zeros elsewhere)."""
+        """needed: optional (B, T) bool; the last layer then computes only these positions (zeros
+        elsewhere)."""
         hidden_states = (x,) if output_hidden_states else None
         attentions = () if output_attentions else None
         for i, layer in enumerate(self.layer):
@@ -737,10 +738,11 @@ class _BertClassifier(BertPreTrainedModel):
         """labels: see the class. Returns loss and logits (B, num_labels), or (B, T, num_labels) per token.
 
         cls_only (sequence classification only): the classifier reads one vector per sequence, the pooled
-            [CLS], so the last encoder layer past its attention is computed only at [CLS] (as ``masked_only``
-            does for pretraining). Logits, loss and gradients are the same; ``last_hidden_state`` (and the last
-            of ``hidden_states``) is zero at the other positions. With dropout on, a run takes another random
-            path than without it (that layer draws fewer dropout masks).
+            [CLS], so the last encoder layer past its attention is computed only at [CLS] (as
+            ``masked_only`` does for pretraining). Logits, loss and gradients are the same;
+            ``last_hidden_state`` (and the last of ``hidden_states``) is zero at the other positions. With
+            dropout on, a run takes another random path than without it (that layer draws fewer dropout
+            masks).
         ``encoder_options`` (``position_ids``, ``output_attentions``, ``output_hidden_states``) go to
         :meth:`BertModel.forward`.
         """

@@ -7,9 +7,15 @@ import shutil
 from pathlib import Path
 from types import ModuleType
 
+import pytest
+import torch
+
 from course_utils.model import BertConfig
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# marks for a test (or a parameter) that needs a CUDA GPU: `pytest -m cuda` selects them; skipped without one
+ON_GPU = [pytest.mark.cuda, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")]
 
 # A headless browser, for the tests that look at a page as a learner's browser shows it (None: skip them)
 CHROMIUM = next(

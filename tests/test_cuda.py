@@ -11,11 +11,12 @@ import sys
 
 import pytest
 import torch
+from helpers import ON_GPU
 
 from course_utils.model import BertForPreTraining
 from course_utils.pretrain import load_pretrained, main
 
-pytestmark = [pytest.mark.cuda, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")]
+pytestmark = ON_GPU
 
 RUN = ["--steps", "8", "--batch-size", "16", "--max-documents", "200", "--dropout", "0", "--eval-every", "4"]
 RUN += ["--no-progress", "--lr", "3e-3", "--warmup", "1", "--device", "cuda"]

@@ -8,6 +8,7 @@ import inspect
 import pytest
 import torch
 import transformers
+from helpers import ON_GPU
 from safetensors.torch import save_file
 
 from course_utils import count_parameters
@@ -197,18 +198,17 @@ SKIPS = {
 }
 
 
-ON_GPU = [pytest.mark.cuda, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")]
-
-
 @pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=ON_GPU)])
 @pytest.mark.parametrize("cls", list(SKIPS), ids=lambda c: c.__name__)
 def test_the_last_layer_runs_only_where_the_loss_reads_it(cls, device):
-    """masked_only (pretraining) and cls_only (sequence classification): same loss and gradients, less work."""
+    """masked_only (pretraining) and cls_only (sequence classification): same loss and gradients, less
+    work."""
     from torch.utils.flop_counter import FlopCounterMode
 
     cfg = CONFIGS["course_small"]
     model = pair(cls, cfg)[0].to(device)
-    torch.backends.cuda.matmul.allow_tf32 = False
+    if device == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = False  # float32 on the GPU too, to compare at 1e-6
     batch = {k: v.to(device) for k, v in make_batch(cfg).items()}
     labels = {k: v.to(device) for k, v in make_labels(cls, cfg, batch).items()}
     skip = {SKIPS[cls]: True}

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from helpers import ON_GPU
 
 from course_utils import world
 from course_utils.pretrain import PRETRAINED_DIR
@@ -32,9 +33,6 @@ def value():
     finally:
         sys.path.remove(str(BENCHMARKS))
     return pretraining_value
-
-
-ON_GPU = [pytest.mark.cuda, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")]
 
 
 @pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=ON_GPU)])
